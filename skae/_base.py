@@ -1,0 +1,621 @@
+"""The private base estimator: the whole scikit-learn surface of skae.
+
+Every family (``Autoencoder``, ``DenoisingAutoencoder``, ...) subclasses
+:class:`BaseAutoencoder` and overrides at most a few hooks:
+
+``_build_module(n_features, corruption)``
+    the torch network (default: an MLP :class:`skae.nn.AutoencoderModule`);
+``_build_corruption(X, seed)``
+    what happens to the input in training mode (default: nothing);
+``_loss_terms()``
+    extra loss terms ``(name, weight, function)`` (default: none).
+
+This is the only module that imports scikit-learn internals.
+"""
+
+import copy
+import warnings
+from abc import ABCMeta, abstractmethod
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from skorch.callbacks import EarlyStopping
+from skorch.utils import noop
+
+from ._net import AutoencoderNet, DivergenceGuard, HoldOutSplit, TensorBatchIterator, rows_as_tensor
+from .nn import (
+    ACTIVATIONS,
+    AutoencoderModule,
+    MLPDecoder,
+    MLPEncoder,
+    ReconstructionLoss,
+    TiedMLPDecoder,
+    init_parameters_,
+)
+
+__all__ = ["BaseAutoencoder"]
+
+# Rows are processed in inference batches of at most this many values
+# (rows x features), so transform's memory does not grow with n_samples.
+_INFERENCE_BATCH_VALUES = 1 << 22
+
+_COMMON_PARAMETERS = """\
+    n_components : int, default=2
+        Width of the code, the number of features ``transform`` returns. It
+        may exceed the number of input features (an overcomplete code).
+
+    hidden_layer_sizes : tuple of int, default=(256, 128)
+        Widths of the encoder's hidden layers, outermost first; the decoder
+        mirrors them. ``()`` gives a single-layer autoencoder.
+
+    activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
+        Activation of the hidden layers, as in
+        :class:`~sklearn.neural_network.MLPRegressor`.
+
+    code_activation : {"identity", "relu", "tanh", "logistic"}, \
+default="identity"
+        Activation of the code layer. The default linear code keeps all
+        directions of the code usable; ``"logistic"`` gives codes in (0, 1).
+        With ``hidden_layer_sizes=()`` and both activations ``"identity"``
+        the autoencoder is linear and learns the principal subspace.
+
+    architecture : object or None, default=None
+        The network's shape when it is not an MLP: an object whose
+        ``build(n_features, n_components, code_activation)`` returns a torch
+        ``(encoder, decoder)`` pair, such as a convolutional architecture for
+        image rows. Its own parameters are grid-searchable as
+        ``architecture__<name>``. None builds the MLP described by
+        ``hidden_layer_sizes`` and ``activation``.
+
+    pretraining : {"greedy"} or None, default=None
+        ``"greedy"`` first trains each layer of a deep MLP as a shallow
+        autoencoder of the same family on the codes of the layer below
+        (Hinton & Salakhutdinov, 2006), then fine-tunes the whole stack.
+
+    pretraining_max_iter : int, default=20
+        Epochs of each layer's pretraining.
+
+    loss : {"mse", "bce"}, default="mse"
+        Reconstruction loss: mean squared error, or binary cross-entropy
+        for data in [0, 1] (the reconstruction then passes through a
+        sigmoid).
+
+    tied_weights : bool, default=False
+        If True, each decoder layer uses the transposed weights of the
+        mirrored encoder layer (only its bias is its own).
+
+    max_iter : int, default=200
+        Maximum number of epochs (passes over the data).
+
+    batch_size : int or "auto", default="auto"
+        Rows per mini-batch; ``"auto"`` means ``min(200, n_samples)``. A
+        size larger than the data gives full-batch training.
+
+    learning_rate_init : float, default=1e-3
+        Learning rate of the Adam optimizer.
+
+    alpha : float, default=1e-4
+        Strength of the L2 penalty on the weights (Adam's weight decay;
+        biases are not penalised).
+
+    early_stopping : bool, default=False
+        If True, hold out ``validation_fraction`` of the rows and stop when
+        the validation loss has not improved by ``tol`` for
+        ``n_iter_no_change`` epochs, restoring the best weights. If False,
+        stop when the training loss has not improved by ``tol`` for
+        ``n_iter_no_change`` epochs.
+
+    validation_fraction : float, default=0.1
+        Share of the rows held out when ``early_stopping`` is True.
+
+    n_iter_no_change : int, default=10
+        Epochs without an improvement of at least ``tol`` before stopping.
+
+    tol : float, default=1e-4
+        Smallest improvement of the monitored loss that counts.
+
+    warm_start : bool, default=False
+        If True, ``fit`` continues from the weights of the previous fit
+        (with a fresh optimizer) instead of starting anew.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weight initialisation, the shuffling, the validation split
+        and any corruption, through private ``torch.Generator`` objects (the
+        global torch seed is never touched). An int gives bit-identical fits
+        on the same data and device.
+
+    device : str or torch.device, default="auto"
+        Where to train and infer: ``"auto"`` picks ``"cuda"`` when it is
+        available and ``"cpu"`` otherwise; any torch device string works.
+
+    verbose : int, default=0
+        If positive, skorch prints one line of progress per epoch.
+
+    callbacks : list of skorch callbacks or None, default=None
+        Extra :mod:`skorch.callbacks` run during training (copied at each
+        fit, so the ones passed here are never modified)."""
+
+_COMMON_ATTRIBUTES = """\
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features seen during ``fit``, if they are all strings.
+
+    n_iter_ : int
+        Number of epochs run, over all fits when warm-starting.
+
+    loss_curve_ : list of float
+        Training loss at the end of each epoch.
+
+    validation_scores_ : list of float
+        Negative validation loss after each epoch (higher is better); only
+        with ``early_stopping=True``.
+
+    best_validation_score_ : float
+        Best of ``validation_scores_``; only with ``early_stopping=True``.
+
+    net_ : skae._net.AutoencoderNet
+        The skorch net that trained the torch module ``net_.module_``; its
+        ``history`` holds every per-epoch and per-batch record."""
+
+
+def _fill_doc(cls):
+    """Put the shared parameter and attribute documentation into ``cls.__doc__``."""
+    cls.__doc__ = cls.__doc__.replace("    {common_parameters}", _COMMON_PARAMETERS).replace(
+        "    {common_attributes}", _COMMON_ATTRIBUTES
+    )
+    return cls
+
+
+def _resolve_device(device):
+    if isinstance(device, str) and device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        return torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"device={device!r} is not a torch device: {exc}") from None
+
+
+class BaseAutoencoder(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta
+):
+    """Base class of every skae estimator. Not for direct use."""
+
+    _parameter_constraints = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": ["array-like"],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "code_activation": [StrOptions(set(ACTIVATIONS))],
+        "architecture": [HasMethods(["build"]), None],
+        "pretraining": [StrOptions({"greedy"}), None],
+        "pretraining_max_iter": [Interval(Integral, 1, None, closed="left")],
+        "loss": [StrOptions({"mse", "bce"})],
+        "tied_weights": ["boolean"],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "warm_start": ["boolean"],
+        "random_state": ["random_state"],
+        "device": [str, torch.device],
+        "verbose": ["verbose"],
+        "callbacks": [list, None],
+    }
+
+    @abstractmethod
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        hidden_layer_sizes=(256, 128),
+        activation="relu",
+        code_activation="identity",
+        architecture=None,
+        pretraining=None,
+        pretraining_max_iter=20,
+        loss="mse",
+        tied_weights=False,
+        max_iter=200,
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        alpha=1e-4,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        warm_start=False,
+        random_state=None,
+        device="auto",
+        verbose=0,
+        callbacks=None,
+    ):
+        self.n_components = n_components
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.code_activation = code_activation
+        self.architecture = architecture
+        self.pretraining = pretraining
+        self.pretraining_max_iter = pretraining_max_iter
+        self.loss = loss
+        self.tied_weights = tied_weights
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.alpha = alpha
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+        self.callbacks = callbacks
+
+    # ------------------------------------------------------------------ hooks
+
+    def _build_module(self, n_features, corruption):
+        """Return the torch network; families may override.
+
+        Parameters
+        ----------
+        n_features : int
+            Width of the input rows.
+        corruption : torch.nn.Module or None
+            From :meth:`_build_corruption`, to apply in training mode.
+
+        Returns
+        -------
+        module : torch.nn.Module
+            Has ``encode(x)``, ``decode(code)`` and ``forward(x)`` returning
+            a dict with at least ``"reconstruction"`` and ``"code"`` (see
+            :class:`skae.nn.AutoencoderModule`). Its parameters are
+            initialised afterwards by :func:`skae.nn.init_parameters_`.
+        """
+        encoder, decoder = self._encoder_decoder(n_features, self.n_components)
+        return AutoencoderModule(
+            encoder,
+            decoder,
+            corruption=corruption,
+            output_activation="logistic" if self.loss == "bce" else "identity",
+        )
+
+    def _encoder_decoder(self, n_features, code_width):
+        """Return the ``(encoder, decoder)`` pair between ``n_features`` and ``code_width``.
+
+        Built by ``architecture`` when one is given, otherwise the MLP of
+        ``hidden_layer_sizes``; the decoder returns pre-activations.
+        """
+        if self.architecture is not None:
+            return self.architecture.build(n_features, code_width, self.code_activation)
+        hidden = self._hidden_layer_sizes()
+        encoder = MLPEncoder(n_features, hidden, code_width, self.activation, self.code_activation)
+        if self.tied_weights:
+            return encoder, TiedMLPDecoder(encoder, self.activation)
+        return encoder, MLPDecoder(code_width, hidden, n_features, self.activation)
+
+    def _build_corruption(self, X, seed):
+        """Return a module corrupting the input in training mode, or None.
+
+        Parameters
+        ----------
+        X : torch.Tensor or scipy.sparse matrix of shape (n_samples, n_features)
+            The training rows (for statistics such as per-feature ranges).
+        seed : int
+            Seed for the corruption's private generator.
+        """
+        return None
+
+    def _loss_terms(self):
+        """Return extra loss terms as a list of ``(name, weight, function)``.
+
+        ``function(output, X, module)`` gets the module's output dict, the
+        clean input batch and the module, and returns one value per row.
+        """
+        return []
+
+    def _build_criterion(self):
+        """Return the per-row reconstruction loss module."""
+        return ReconstructionLoss(self.loss)
+
+    # ------------------------------------------------------------- validation
+
+    def _hidden_layer_sizes(self):
+        hidden = self.hidden_layer_sizes
+        hidden = [hidden] if isinstance(hidden, Integral) else list(hidden)
+        if not all(isinstance(h, Integral) and h > 0 for h in hidden):
+            raise ValueError(
+                "hidden_layer_sizes must be a tuple of positive integers, "
+                f"got {self.hidden_layer_sizes!r}."
+            )
+        return tuple(int(h) for h in hidden)
+
+    def _validate_X(self, X, *, reset):
+        X = validate_data(self, X, accept_sparse="csr", dtype=np.float32, reset=reset)
+        return X
+
+    def _check_loss_range(self, X):
+        if self.loss != "bce":
+            return
+        low = X.min() if X.shape[0] else 0.0
+        high = X.max() if X.shape[0] else 0.0
+        if low < 0 or high > 1:
+            raise ValueError(
+                f"loss='bce' needs data in [0, 1], but X ranges over [{low:g}, {high:g}]. "
+                "Scale it with sklearn.preprocessing.MinMaxScaler or use loss='mse'."
+            )
+
+    # ---------------------------------------------------------------- fitting
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Train the autoencoder on ``X``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training rows: a numpy array, pandas DataFrame, list of lists or
+            scipy sparse matrix (densified one batch at a time).
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        continuing = self.warm_start and hasattr(self, "net_")
+        X = self._validate_X(X, reset=not continuing)
+        return self._train(X, continuing=continuing, incremental=False)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Train for one epoch on ``X``, initialising on the first call.
+
+        Successive calls continue with the same weights and optimizer
+        state, so a dataset too large for memory can be streamed in chunks.
+        No validation rows are held out and no early stopping applies.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            A chunk of training rows.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        self : object
+            The estimator, trained one more epoch.
+        """
+        continuing = hasattr(self, "net_")
+        X = self._validate_X(X, reset=not continuing)
+        return self._train(X, continuing=continuing, incremental=True)
+
+    def _train(self, X, *, continuing, incremental):
+        self._check_loss_range(X)
+        rng = check_random_state(self.random_state)
+        seeds = [int(s) for s in rng.randint(np.iinfo(np.int32).max, size=4)]
+        if continuing:
+            device = self.net_.device
+            module = self.net_.module_
+        else:
+            device = _resolve_device(self.device)
+        data = X if sp.issparse(X) else torch.tensor(X, dtype=torch.float32, device=device)
+        if not continuing:
+            corruption = self._build_corruption(data, seeds[0])
+            module = self._build_module(X.shape[1], corruption)
+            init_parameters_(module, torch.Generator().manual_seed(seeds[1]))
+            if self.pretraining is not None:
+                raise NotImplementedError("pretraining='greedy' lands with the families issue.")
+        if not (continuing and incremental):
+            history = self.net_.history if continuing else None
+            self.net_ = self._build_net(module, X.shape[0], seeds, device, incremental)
+            if history is not None:
+                self.net_.history = history
+        epochs_before = self._completed_epochs()
+        epochs = 1 if incremental else self.max_iter
+        self.net_.partial_fit(data, epochs=epochs)
+        self._read_history()
+        if not incremental:
+            stopper = dict(self.net_.callbacks_)["early_stopping"]
+            stopped = stopper.misses_ >= stopper.patience
+            if not stopped and self.n_iter_ - epochs_before == self.max_iter:
+                warnings.warn(
+                    f"{type(self).__name__} ran max_iter={self.max_iter} epochs and the "
+                    "loss was still improving by more than tol; consider "
+                    "increasing max_iter.",
+                    ConvergenceWarning,
+                    stacklevel=3,
+                )
+        return self
+
+    def _build_net(self, module, n_samples, seeds, device, incremental):
+        early = self.early_stopping and not incremental
+        sink = print if self.verbose else noop
+        callbacks = [
+            ("divergence_guard", DivergenceGuard()),
+            (
+                "early_stopping",
+                EarlyStopping(
+                    monitor="valid_loss" if early else "train_loss",
+                    patience=self.n_iter_no_change,
+                    threshold=self.tol,
+                    threshold_mode="abs",
+                    load_best=early,
+                    sink=sink,
+                ),
+            ),
+            *copy.deepcopy(self.callbacks or []),
+        ]
+        batch_size = min(200, n_samples) if self.batch_size == "auto" else self.batch_size
+        optimizer_args = {"optimizer__weight_decay": self.alpha}
+        if self.alpha:
+            optimizer_args["optimizer__param_groups"] = [("*bias*", {"weight_decay": 0.0})]
+        net = AutoencoderNet(
+            module=module,
+            criterion=self._build_criterion(),
+            optimizer=torch.optim.Adam,
+            lr=self.learning_rate_init,
+            max_epochs=self.max_iter,
+            batch_size=batch_size,
+            iterator_train=TensorBatchIterator,
+            iterator_train__shuffle=True,
+            iterator_train__generator=torch.Generator().manual_seed(seeds[2]),
+            iterator_train__device=device,
+            iterator_valid=TensorBatchIterator,
+            iterator_valid__device=device,
+            train_split=HoldOutSplit(self.validation_fraction, seeds[3]) if early else None,
+            callbacks=callbacks,
+            verbose=self.verbose,
+            device=device,
+            loss_terms=self._loss_terms(),
+        )
+        return net.initialize()
+
+    def _completed_epochs(self):
+        if not hasattr(self, "net_"):
+            return 0
+        return sum("train_loss" in row for row in self.net_.history)
+
+    def _read_history(self):
+        rows = [row for row in self.net_.history if "train_loss" in row]
+        self.loss_curve_ = [float(row["train_loss"]) for row in rows]
+        self.n_iter_ = len(rows)
+        valid = [-float(row["valid_loss"]) for row in rows if "valid_loss" in row]
+        if valid:
+            self.validation_scores_ = valid
+            self.best_validation_score_ = max(valid)
+
+    # -------------------------------------------------------------- inference
+
+    def _batches(self, X, width):
+        """Yield ``(slice, tensor)`` inference batches of ``X`` on the net's device."""
+        rows = max(1, _INFERENCE_BATCH_VALUES // max(1, width))
+        device = self.net_.device
+        for start in range(0, X.shape[0], rows):
+            index = slice(start, start + rows)
+            yield index, rows_as_tensor(X, index, device)
+
+    def _infer(self, X, width_in, width_out, function, dtype=np.float32):
+        """Apply ``function(module, batch)`` batch by batch in eval mode."""
+        module = self.net_.module_
+        module.eval()
+        out = np.empty((X.shape[0], width_out), dtype=dtype)
+        with torch.inference_mode():
+            for index, batch in self._batches(X, width_in):
+                out[index] = function(module, batch).detach().cpu().numpy().reshape(len(batch), -1)
+        return out
+
+    def transform(self, X):
+        """Encode ``X``: the code of each row.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Rows to encode.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components), dtype float32
+            The codes, computed batch by batch in evaluation mode (no
+            corruption, no sampling), so repeated calls give the same result.
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        return self._infer(X, X.shape[1], self.n_components, lambda m, b: m.encode(b))
+
+    def inverse_transform(self, X):
+        """Decode codes back to the input space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components)
+            Codes, for example from :meth:`transform`.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features_in_), dtype float32
+            The reconstructions.
+        """
+        check_is_fitted(self)
+        Z = check_array(X, dtype=np.float32)
+        if Z.shape[1] != self.n_components:
+            raise ValueError(
+                f"X has {Z.shape[1]} features, but {type(self).__name__}.inverse_transform "
+                f"expects codes with n_components={self.n_components} features."
+            )
+        return self._infer(Z, Z.shape[1], self.n_features_in_, lambda m, b: m.decode(b))
+
+    def score_samples(self, X):
+        """Negative reconstruction error of each row (higher is better).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Rows to score.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,), dtype float64
+            Minus the per-row loss (mean squared error, or binary
+            cross-entropy with ``loss="bce"``), accumulated in float64. Low
+            scores flag rows the model reconstructs badly, such as outliers.
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        return self._infer(X, X.shape[1], 1, self._score_batch, dtype=np.float64).ravel()
+
+    def _score_batch(self, module, batch):
+        output = {
+            key: value.double()
+            for key, value in module(batch).items()
+            if isinstance(value, torch.Tensor)
+        }
+        return -self.net_.criterion_(output, batch.double())
+
+    def score(self, X, y=None):
+        """Mean of :meth:`score_samples`, so that higher is better.
+
+        Lets ``GridSearchCV`` choose among autoencoders without labels.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Rows to score.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        score : float
+            Mean score of the rows.
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    @property
+    def _n_features_out(self):
+        return self.n_components
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags

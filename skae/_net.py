@@ -1,0 +1,196 @@
+"""The skorch training engine behind every skae estimator.
+
+skorch runs the loop; this file only gives it what an autoencoder needs:
+a loss made of the reconstruction plus weighted extra terms, an in-memory
+batch iterator, a reproducible validation split and a guard against
+divergence.
+"""
+
+import copy
+import math
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from skorch import NeuralNet
+from skorch.callbacks import Callback
+from skorch.dataset import Dataset
+
+__all__ = ["AutoencoderNet", "TensorBatchIterator", "HoldOutSplit", "DivergenceGuard"]
+
+
+def rows_as_tensor(X, index, device):
+    """Rows ``index`` of ``X`` (tensor, array or sparse matrix) as a dense float32 tensor."""
+    if isinstance(X, torch.Tensor):
+        if index is None:
+            return X
+        return X[index.to(X.device)] if isinstance(index, torch.Tensor) else X[index]
+    if isinstance(index, torch.Tensor):
+        index = index.cpu().numpy()
+    rows = X if index is None else X[index]
+    if sp.issparse(rows):
+        return torch.from_numpy(rows.toarray().astype(np.float32, copy=False)).to(device)
+    # A copy: the caller's array may be read-only and is never modified.
+    return torch.tensor(np.asarray(rows), dtype=torch.float32, device=device)
+
+
+class TensorBatchIterator:
+    """Iterate over mini-batches of an in-memory dataset.
+
+    Slices whole batches out of ``dataset.X`` (a tensor, already on the
+    training device, or a scipy sparse matrix densified one batch at a time)
+    instead of indexing and collating one sample at a time as a
+    ``DataLoader`` does. Each batch is ``(X_batch, X_batch)``: an
+    autoencoder's target is its input.
+
+    Parameters
+    ----------
+    dataset : skorch.dataset.Dataset
+        Holds the rows in ``dataset.X``.
+    batch_size : int
+        Rows per batch; the last batch may be smaller.
+    shuffle : bool, default=False
+        Draw a new permutation each epoch from ``generator``.
+    generator : torch.Generator or None, default=None
+        CPU generator for the permutations.
+    device : str or torch.device, default="cpu"
+        Where densified sparse batches are put.
+    """
+
+    def __init__(self, dataset, batch_size, shuffle=False, generator=None, device="cpu"):
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.generator = generator
+        self.device = device
+
+    def __len__(self):
+        return math.ceil(self.dataset.X.shape[0] / self.batch_size)
+
+    def __iter__(self):
+        X = self.dataset.X
+        n = X.shape[0]
+        order = torch.randperm(n, generator=self.generator) if self.shuffle else None
+        for start in range(0, n, self.batch_size):
+            if order is None:
+                index = slice(start, start + self.batch_size)
+            else:
+                index = order[start : start + self.batch_size]
+            batch = rows_as_tensor(X, index, self.device)
+            yield batch, batch
+
+
+class HoldOutSplit:
+    """skorch ``train_split``: hold out a random fraction of rows for validation.
+
+    Parameters
+    ----------
+    fraction : float
+        Share of rows held out, in (0, 1).
+    seed : int
+        Seed of the permutation, so the split is the same on every fit with
+        the same ``random_state``.
+    """
+
+    def __init__(self, fraction, seed):
+        self.fraction = fraction
+        self.seed = seed
+
+    def __call__(self, dataset, y=None, **fit_params):
+        X = dataset.X
+        n = X.shape[0]
+        n_valid = max(1, int(round(self.fraction * n)))
+        if n - n_valid < 1:
+            raise ValueError(
+                f"early_stopping=True holds out validation_fraction={self.fraction} "
+                f"of the {n} samples and leaves none to train on; pass more "
+                "samples or set early_stopping=False."
+            )
+        generator = torch.Generator().manual_seed(self.seed)
+        order = torch.randperm(n, generator=generator)
+        valid, train = order[:n_valid], order[n_valid:]
+        if not isinstance(X, torch.Tensor):
+            valid, train = valid.numpy(), train.numpy()
+        else:
+            valid, train = valid.to(X.device), train.to(X.device)
+        return Dataset(X[train]), Dataset(X[valid])
+
+
+class DivergenceGuard(Callback):
+    """Stop a fit whose loss stops being finite, keeping the last good weights.
+
+    At the start of each epoch the module and optimizer state are copied; if
+    the epoch ends with a non-finite training loss they are restored and a
+    ``ValueError`` tells the user what to change.
+    """
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.snapshot_ = (
+            copy.deepcopy(net.module_.state_dict()),
+            copy.deepcopy(net.optimizer_.state_dict()),
+        )
+
+    def on_epoch_end(self, net, **kwargs):
+        loss = net.history[-1, "train_loss"]
+        if math.isfinite(loss):
+            return
+        module_state, optimizer_state = self.snapshot_
+        net.module_.load_state_dict(module_state)
+        net.optimizer_.load_state_dict(optimizer_state)
+        del net.history[-1]
+        raise ValueError(
+            f"Training diverged: the training loss became {loss} in epoch "
+            f"{len(net.history) + 1}. Lower learning_rate_init (it is {net.lr}) "
+            "or scale the data first, for example with "
+            "sklearn.preprocessing.StandardScaler or MinMaxScaler. The weights "
+            "of the last finite epoch were kept."
+        )
+
+
+class AutoencoderNet(NeuralNet):
+    """skorch ``NeuralNet`` whose loss is reconstruction plus weighted terms.
+
+    Parameters
+    ----------
+    *args, **kwargs
+        As for :class:`skorch.NeuralNet`. ``criterion`` returns one
+        reconstruction loss per row (see :class:`skae.nn.ReconstructionLoss`).
+    loss_terms : sequence of (str, float, callable), default=()
+        Extra terms ``(name, weight, function)``; ``function(output, X,
+        module)`` returns one value per row, where ``output`` is the module's
+        output dict and ``X`` the clean input batch.
+
+    Notes
+    -----
+    The loss of a batch is the mean over its rows of the reconstruction loss
+    plus the weighted terms. When there are extra terms, the epoch means of
+    each part are recorded in the history as ``train_reconstruction`` and
+    ``train_<name>`` (unweighted).
+    """
+
+    def __init__(self, *args, loss_terms=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.loss_terms = loss_terms
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        per_sample = self.criterion_(y_pred, y_true)
+        parts = {"reconstruction": per_sample}
+        for name, weight, function in self.loss_terms:
+            value = function(y_pred, X, self.module_)
+            parts[name] = value
+            per_sample = per_sample + weight * value
+        if training and self.loss_terms:
+            for name, value in parts.items():
+                total = value.detach().sum()
+                self.part_sums_[name] = self.part_sums_.get(name, 0.0) + total
+            self.part_count_ += len(per_sample)
+        return per_sample.mean()
+
+    def on_epoch_begin(self, net, **kwargs):
+        super().on_epoch_begin(net, **kwargs)
+        self.part_sums_, self.part_count_ = {}, 0
+
+    def on_epoch_end(self, net, **kwargs):
+        super().on_epoch_end(net, **kwargs)
+        for name, total in self.part_sums_.items():
+            self.history.record(f"train_{name}", float(total) / self.part_count_)

@@ -1,0 +1,88 @@
+"""Deterministic parameter initialisation from a private ``torch.Generator``."""
+
+import math
+
+import torch
+from torch import nn
+
+__all__ = ["ACTIVATIONS", "make_activation", "init_parameters_"]
+
+#: Names of elementwise activations, as in scikit-learn's MLP estimators.
+ACTIVATIONS = {
+    "identity": nn.Identity,
+    "relu": nn.ReLU,
+    "tanh": nn.Tanh,
+    "logistic": nn.Sigmoid,
+}
+
+
+def make_activation(name):
+    """Return a new activation module for ``name`` (a key of ``ACTIVATIONS``)."""
+    try:
+        return ACTIVATIONS[name]()
+    except KeyError:
+        raise ValueError(
+            f"Unknown activation {name!r}; expected one of {sorted(ACTIVATIONS)}."
+        ) from None
+
+
+_WEIGHTED = (nn.Linear, nn.modules.conv._ConvNd)
+_NORMS = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm)
+
+
+def init_parameters_(module, generator):
+    """Initialise every parameter of ``module`` in place from ``generator``.
+
+    Linear and convolutional layers get PyTorch's default scheme (Kaiming
+    uniform weights, uniform biases bounded by ``1 / sqrt(fan_in)``) drawn
+    from ``generator`` rather than from the global random state, so two
+    modules initialised from equally seeded generators are identical.
+    Normalisation layers get ones and zeros. A submodule may initialise its own
+    extra parameters by defining ``reset_parameters_from(generator)``.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The module to initialise.
+    generator : torch.Generator
+        A CPU generator; ``module`` must be on the CPU.
+
+    Returns
+    -------
+    module : torch.nn.Module
+        The same module.
+
+    Raises
+    ------
+    TypeError
+        If a parameter is covered by none of the rules above, which would
+        silently make fits depend on the global random state.
+    """
+    covered = set()
+    with torch.no_grad():
+        for sub in module.modules():
+            if isinstance(sub, _WEIGHTED):
+                nn.init.kaiming_uniform_(sub.weight, a=math.sqrt(5), generator=generator)
+                covered.add(id(sub.weight))
+                if sub.bias is not None:
+                    fan_in, _ = nn.init._calculate_fan_in_and_fan_out(sub.weight)
+                    bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+                    nn.init.uniform_(sub.bias, -bound, bound, generator=generator)
+                    covered.add(id(sub.bias))
+            elif isinstance(sub, _NORMS):
+                for name, value in (("weight", 1.0), ("bias", 0.0)):
+                    param = getattr(sub, name, None)
+                    if isinstance(param, nn.Parameter):
+                        param.fill_(value)
+                        covered.add(id(param))
+            if hasattr(sub, "reset_parameters_from"):
+                for param in sub.reset_parameters_from(generator):
+                    covered.add(id(param))
+    missing = [name for name, p in module.named_parameters() if id(p) not in covered]
+    if missing:
+        raise TypeError(
+            f"init_parameters_ does not know how to initialise {missing}; give "
+            "the owning module a reset_parameters_from(generator) method that "
+            "initialises them and returns them."
+        )
+    return module

@@ -1,0 +1,192 @@
+"""Convolutional encoders and decoders for flattened image rows."""
+
+from torch import nn
+
+from ._init import make_activation
+
+__all__ = ["ConvEncoder", "ConvDecoder", "conv_output_sizes"]
+
+
+def conv_output_sizes(height, width, n_stages):
+    """Spatial sizes after each stride-2 stage (kernel 2p+1, padding p).
+
+    Parameters
+    ----------
+    height, width : int
+        Size of the input image.
+    n_stages : int
+        Number of strided convolutions.
+
+    Returns
+    -------
+    list of tuple of int
+        ``n_stages + 1`` sizes ``(h, w)``, the input's first; each is
+        ``ceil`` of half the previous one.
+
+    Examples
+    --------
+    >>> from skae.nn import conv_output_sizes
+    >>> conv_output_sizes(28, 28, 3)
+    [(28, 28), (14, 14), (7, 7), (4, 4)]
+    """
+    sizes = [(int(height), int(width))]
+    for _ in range(n_stages):
+        h, w = sizes[-1]
+        sizes.append(((h + 1) // 2, (w + 1) // 2))
+    return sizes
+
+
+class ConvEncoder(nn.Module):
+    """Strided convolutions, then a linear layer to the code.
+
+    Parameters
+    ----------
+    image_shape : tuple of int
+        ``(channels, height, width)`` of one image; input rows are the images
+        flattened in that (C-contiguous) order.
+    channels : tuple of int
+        Output channels of each stride-2 convolution, outermost first.
+    n_components : int
+        Width of the code.
+    kernel_size : int
+        Odd side of the square kernels (padding keeps ``ceil(size / 2)``).
+    activation : str
+        Activation after each convolution.
+    code_activation : str
+        Activation of the code layer.
+
+    Notes
+    -----
+    Input ``(n, C * H * W)``, output ``(n, n_components)``.
+    """
+
+    def __init__(
+        self,
+        image_shape,
+        channels,
+        n_components,
+        kernel_size=3,
+        activation="relu",
+        code_activation="identity",
+    ):
+        super().__init__()
+        self.image_shape = tuple(int(s) for s in image_shape)
+        in_channels, height, width = self.image_shape
+        layers = []
+        for out_channels in channels:
+            layers.append(
+                nn.Conv2d(
+                    in_channels, out_channels, kernel_size, stride=2, padding=kernel_size // 2
+                )
+            )
+            layers.append(make_activation(activation))
+            in_channels = out_channels
+        self.convs = nn.Sequential(*layers)
+        h, w = conv_output_sizes(height, width, len(channels))[-1]
+        self.code = nn.Linear(in_channels * h * w, n_components)
+        self.code_activation = make_activation(code_activation)
+
+    def forward(self, x):
+        h = self.convs(x.reshape(x.shape[0], *self.image_shape))
+        return self.code_activation(self.code(h.flatten(1)))
+
+
+class _Resize(nn.Module):
+    """Interpolate feature maps to a fixed spatial size."""
+
+    def __init__(self, size, mode):
+        super().__init__()
+        self.size = tuple(size)
+        self.mode = mode
+
+    def forward(self, x):
+        align = False if self.mode == "bilinear" else None
+        return nn.functional.interpolate(x, size=self.size, mode=self.mode, align_corners=align)
+
+    def extra_repr(self):
+        return f"size={self.size}, mode={self.mode!r}"
+
+
+class ConvDecoder(nn.Module):
+    """A linear layer from the code, then upsampling stages back to the image.
+
+    Mirrors :class:`ConvEncoder`: each stage doubles the spatial size back to
+    exactly the encoder's size at that depth, either by interpolation
+    followed by a convolution (``"nearest"`` or ``"bilinear"``, free of the
+    checkerboard artefacts of strided transposed convolutions) or by a
+    stride-2 transposed convolution (``"transposed"``).
+
+    Parameters
+    ----------
+    image_shape : tuple of int
+        ``(channels, height, width)`` of one image.
+    channels : tuple of int
+        The encoder's channels, outermost first; mirrored here.
+    n_components : int
+        Width of the code.
+    kernel_size : int
+        Odd side of the square kernels.
+    activation : str
+        Activation after the linear layer and every stage but the last.
+    upsampling : {"nearest", "bilinear", "transposed"}
+        How each stage enlarges the feature maps.
+
+    Notes
+    -----
+    Input ``(n, n_components)``, output ``(n, C * H * W)`` pre-activations
+    (the caller applies the output non-linearity).
+    """
+
+    def __init__(
+        self,
+        image_shape,
+        channels,
+        n_components,
+        kernel_size=3,
+        activation="relu",
+        upsampling="nearest",
+    ):
+        super().__init__()
+        if upsampling not in ("nearest", "bilinear", "transposed"):
+            raise ValueError(
+                f"Unknown upsampling {upsampling!r}; expected 'nearest', 'bilinear' "
+                "or 'transposed'."
+            )
+        self.image_shape = tuple(int(s) for s in image_shape)
+        image_channels, height, width = self.image_shape
+        sizes = conv_output_sizes(height, width, len(channels))
+        self.start_shape = (channels[-1], *sizes[-1])
+        self.linear = nn.Linear(n_components, channels[-1] * sizes[-1][0] * sizes[-1][1])
+        self.linear_activation = make_activation(activation)
+        outs = [*reversed(channels[:-1]), image_channels]
+        targets = list(reversed(sizes[:-1]))
+        layers = []
+        in_channels = channels[-1]
+        padding = kernel_size // 2
+        for i, (out_channels, (h, w)) in enumerate(zip(outs, targets, strict=True)):
+            if upsampling == "transposed":
+                # (in - 1) * 2 - 2 p + k + output_padding == target size
+                h_in, w_in = sizes[len(sizes) - 1 - i]
+                extra = (h - (2 * h_in - 1), w - (2 * w_in - 1))
+                layers.append(
+                    nn.ConvTranspose2d(
+                        in_channels,
+                        out_channels,
+                        kernel_size,
+                        stride=2,
+                        padding=padding,
+                        output_padding=extra,
+                    )
+                )
+            else:
+                layers.append(_Resize((h, w), upsampling))
+                layers.append(nn.Conv2d(in_channels, out_channels, kernel_size, padding=padding))
+            if i < len(outs) - 1:
+                layers.append(make_activation(activation))
+            in_channels = out_channels
+        self.stages = nn.Sequential(*layers)
+
+    def forward(self, code):
+        h = self.linear_activation(self.linear(code))
+        h = self.stages(h.reshape(code.shape[0], *self.start_shape))
+        return h.flatten(1)

@@ -432,7 +432,15 @@ class BaseAutoencoder(
                 self.net_.history = history
         epochs_before = self._completed_epochs()
         epochs = 1 if incremental else self.max_iter
-        self.net_.partial_fit(data, epochs=epochs)
+        try:
+            self.net_.partial_fit(data, epochs=epochs)
+        finally:
+            # Drop what only a running fit needs (the guard's weight snapshot, the
+            # epoch's running sums): they are device tensors outside skorch's
+            # device-mapped state, and would stop a GPU-trained model from
+            # unpickling where there is no GPU.
+            dict(self.net_.callbacks_)["divergence_guard"].snapshot_ = None
+            self.net_.part_sums_ = {}
         self._read_history()
         if not incremental:
             stopper = dict(self.net_.callbacks_)["early_stopping"]
@@ -488,7 +496,12 @@ class BaseAutoencoder(
             device=device,
             loss_terms=self._loss_terms(),
         )
-        return net.initialize()
+        net.initialize()
+        # skorch also keeps the module and criterion instances passed to it as
+        # ``module`` and ``criterion``, outside the attributes it maps to the CPU
+        # on unpickling where CUDA is absent; map those as well.
+        net.cuda_dependent_attributes_ = [*net.cuda_dependent_attributes_, "module", "criterion"]
+        return net
 
     def _completed_epochs(self):
         if not hasattr(self, "net_"):

@@ -1,0 +1,153 @@
+"""What the plain Autoencoder adds: architecture options and its oracles."""
+
+import numpy as np
+import pytest
+import torch
+from scipy.linalg import subspace_angles
+from sklearn.datasets import load_digits
+from sklearn.decomposition import PCA
+from sklearn.model_selection import train_test_split
+from sklearn.neighbors import KNeighborsClassifier
+
+from skae import Autoencoder
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return X / 16, y
+
+
+@pytest.fixture(scope="module")
+def digits_split(digits):
+    X, y = digits
+    return train_test_split(X, y, test_size=0.3, random_state=0, stratify=y)
+
+
+def test_linear_autoencoder_reaches_pca_subspace(digits):
+    # Baldi & Hornik (1989): a linear autoencoder trained on squared error
+    # spans the top principal subspace. Full-batch training removes the
+    # mini-batch noise that would otherwise decide where it lands.
+    X = digits[0] - digits[0].mean(axis=0)
+    k = 10
+    pca = PCA(n_components=k).fit(X)
+    ae = Autoencoder(
+        n_components=k,
+        hidden_layer_sizes=(),
+        activation="identity",
+        batch_size=len(X),
+        max_iter=500,
+        learning_rate_init=1e-2,
+        alpha=0.0,
+        tol=0.0,
+        n_iter_no_change=500,
+        random_state=0,
+    ).fit(X)
+    decoder_weight = ae.net_.module_.decoder[0].weight.detach().numpy()
+    largest_angle = np.degrees(subspace_angles(decoder_weight, pca.components_.T)).max()
+    assert largest_angle < 3.0
+
+    pca_error = np.mean((pca.inverse_transform(pca.transform(X)) - X) ** 2)
+    ae_error = np.mean((ae.inverse_transform(ae.transform(X)) - X) ** 2)
+    assert ae_error <= 1.02 * pca_error
+
+
+def test_digits_2d_codes_beat_pca_in_knn_accuracy(digits_split):
+    X_train, X_test, y_train, y_test = digits_split
+
+    def knn_accuracy(reducer):
+        reducer.fit(X_train)
+        knn = KNeighborsClassifier(n_neighbors=5).fit(reducer.transform(X_train), y_train)
+        return knn.score(reducer.transform(X_test), y_test)
+
+    pca_accuracy = knn_accuracy(PCA(n_components=2))
+    ae_accuracy = knn_accuracy(Autoencoder(n_components=2, random_state=0))
+    assert pca_accuracy < 0.65
+    assert ae_accuracy > 0.78
+    assert ae_accuracy > pca_accuracy + 0.15
+
+
+def test_digits_10d_test_reconstruction_beats_pca(digits_split):
+    X_train, X_test, _, _ = digits_split
+    pca = PCA(n_components=10).fit(X_train)
+    ae = Autoencoder(n_components=10, random_state=0).fit(X_train)
+    pca_error = np.mean((pca.inverse_transform(pca.transform(X_test)) - X_test) ** 2)
+    ae_error = np.mean((ae.inverse_transform(ae.transform(X_test)) - X_test) ** 2)
+    assert ae_error < 0.8 * pca_error
+
+
+def test_linear_autoencoder_transform_is_affine(digits):
+    X = digits[0][:50]
+    ae = Autoencoder(
+        n_components=3, hidden_layer_sizes=(), activation="identity", max_iter=3, random_state=0
+    ).fit(X)
+    a, b = X[:25], X[25:]
+    mix = ae.transform(0.3 * a + 0.7 * b)
+    np.testing.assert_allclose(mix, 0.3 * ae.transform(a) + 0.7 * ae.transform(b), atol=1e-5)
+
+
+def test_logistic_code_lies_in_unit_interval(digits):
+    X = digits[0][:200]
+    ae = Autoencoder(n_components=4, code_activation="logistic", max_iter=3, random_state=0)
+    Z = ae.fit(X).transform(X)
+    assert Z.min() > 0 and Z.max() < 1
+
+
+def test_tied_weights_decoder_reuses_transposed_encoder_weights(digits):
+    X = digits[0][:200]
+    tied = Autoencoder(
+        n_components=4, hidden_layer_sizes=(16,), tied_weights=True, max_iter=3, random_state=0
+    ).fit(X)
+    untied = Autoencoder(n_components=4, hidden_layer_sizes=(16,), max_iter=3, random_state=0)
+    untied.fit(X)
+
+    def n_parameters(est):
+        return sum(p.numel() for p in est.net_.module_.parameters())
+
+    weights = 64 * 16 + 16 * 4
+    assert n_parameters(untied) - n_parameters(tied) == weights
+
+    # The reconstruction is computed by hand from the encoder's weights alone.
+    module = tied.net_.module_
+    first, second = module.encoder.linears
+    biases = module.decoder.biases
+    Z = torch.as_tensor(tied.transform(X))
+    hidden = torch.relu(Z @ second.weight + biases[0])
+    expected = hidden @ first.weight + biases[1]
+    np.testing.assert_allclose(
+        tied.inverse_transform(Z.numpy()), expected.detach().numpy(), rtol=1e-5, atol=1e-5
+    )
+
+
+def test_bce_loss_gives_reconstructions_in_unit_interval(digits):
+    X = digits[0][:300]
+    ae = Autoencoder(n_components=8, loss="bce", max_iter=5, random_state=0).fit(X)
+    X_hat = ae.inverse_transform(ae.transform(X))
+    assert X_hat.min() > 0 and X_hat.max() < 1
+    # score_samples is minus the per-row binary cross-entropy.
+    p = np.clip(X_hat.astype(np.float64), 1e-12, 1 - 1e-12)
+    bce = -(X * np.log(p) + (1 - X) * np.log(1 - p)).mean(axis=1)
+    np.testing.assert_allclose(ae.score_samples(X), -bce, rtol=1e-4)
+
+
+def test_bce_loss_rejects_data_outside_unit_interval(digits):
+    with pytest.raises(ValueError, match=r"loss='bce' needs data in \[0, 1\].*MinMaxScaler"):
+        Autoencoder(loss="bce", max_iter=1).fit(digits[0][:20] * 16)
+
+
+@pytest.mark.parametrize("hidden", [(0,), (10, -1), ("a",)])
+def test_bad_hidden_layer_sizes_are_rejected(digits, hidden):
+    with pytest.raises(ValueError, match="hidden_layer_sizes must be a tuple of positive"):
+        Autoencoder(hidden_layer_sizes=hidden, max_iter=1).fit(digits[0][:20])
+
+
+def test_single_layer_nonlinear_autoencoder(digits):
+    # hidden_layer_sizes=() with a non-linear code is the classic one-layer
+    # autoencoder h = s(Wx + b).
+    X = digits[0][:200]
+    ae = Autoencoder(
+        n_components=5, hidden_layer_sizes=(), code_activation="logistic", max_iter=2, random_state=0
+    ).fit(X)
+    linear = ae.net_.module_.encoder[0]
+    expected = torch.sigmoid(linear(torch.as_tensor(X, dtype=torch.float32)))
+    np.testing.assert_allclose(ae.transform(X), expected.detach().numpy(), rtol=1e-5, atol=1e-6)

@@ -1,0 +1,188 @@
+"""Network architectures that plug into every skae estimator as ``architecture=``."""
+
+from numbers import Integral
+
+from sklearn.base import BaseEstimator
+
+from .nn import ACTIVATIONS, ConvDecoder, ConvEncoder
+
+__all__ = ["ConvolutionalArchitecture"]
+
+_UPSAMPLING = ("nearest", "bilinear", "transposed")
+
+
+class ConvolutionalArchitecture(BaseEstimator):
+    """Convolutional encoder and decoder for rows that are flattened images.
+
+    Pass an instance as ``architecture=`` to any skae estimator. Each row of
+    ``X`` stays a flat vector (so the estimator still fits in a
+    :class:`~sklearn.pipeline.Pipeline`); the network reshapes it to an
+    image of ``image_shape``. The encoder applies stride-2 convolutions,
+    each followed by ``activation``, then a linear layer to the code. The
+    decoder mirrors it: a linear layer, then one stage per encoder
+    convolution that doubles the spatial size back to exactly the encoder's
+    size at that depth, by interpolation followed by a convolution (the
+    default, free of the checkerboard artefacts of transposed convolutions)
+    or by a stride-2 transposed convolution.
+
+    Like a Gaussian process kernel, this object only describes the network:
+    it has ``get_params`` and ``set_params``, so its parameters can be
+    searched as ``architecture__<name>`` (for example
+    ``ae__architecture__channels`` in a pipeline's grid) and
+    :func:`~sklearn.base.clone` copies it. It holds no state of its own;
+    each fit builds fresh torch modules through :meth:`build`.
+
+    Parameters
+    ----------
+    image_shape : tuple of int or None, default=None
+        Shape of one image: ``(height, width)`` for one channel or
+        ``(channels, height, width)``, with rows flattened in that
+        (C-contiguous) order; for instance ``(8, 8)`` for
+        :func:`~sklearn.datasets.load_digits` or ``(28, 28)`` for MNIST.
+        ``None`` treats each row as a one-channel 1-D signal of length
+        ``n_features`` (an image of height 1), so that any 2-D data can be
+        fitted; the convolutions then run along the feature axis, which is
+        only meaningful when neighbouring features are related. Pass the
+        shape for images: no square shape is guessed.
+
+    channels : tuple of int, default=(16, 32)
+        Output channels of each stride-2 convolution, outermost first; their
+        number sets the depth. Each halves the height and width (rounding
+        up).
+
+    kernel_size : int, default=3
+        Side of the square kernels; must be odd (padding ``kernel_size //
+        2`` keeps the sizes exact).
+
+    activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
+        Activation after each convolution and after the decoder's first
+        linear layer. The code's activation is the estimator's
+        ``code_activation``.
+
+    upsampling : {"nearest", "bilinear", "transposed"}, default="nearest"
+        How the decoder enlarges its feature maps: nearest-neighbour or
+        bilinear interpolation followed by a convolution, or a stride-2
+        transposed convolution.
+
+    See Also
+    --------
+    Autoencoder : Uses it through ``architecture=``, as does every family.
+
+    Notes
+    -----
+    :class:`ContractiveAutoencoder` computes the Jacobian of whatever
+    encoder it gets, so its cost with this architecture grows with the
+    number of code units times a backward pass through the convolutions.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skae import Autoencoder, ConvolutionalArchitecture
+    >>> X = load_digits().data / 16
+    >>> conv = ConvolutionalArchitecture(image_shape=(8, 8), channels=(8, 16))
+    >>> ae = Autoencoder(n_components=10, architecture=conv, max_iter=5, random_state=0)
+    >>> ae.fit(X).transform(X).shape
+    (1797, 10)
+    >>> ae.set_params(architecture__channels=(4,)).get_params()["architecture__channels"]
+    (4,)
+    """
+
+    def __init__(
+        self,
+        image_shape=None,
+        *,
+        channels=(16, 32),
+        kernel_size=3,
+        activation="relu",
+        upsampling="nearest",
+    ):
+        self.image_shape = image_shape
+        self.channels = channels
+        self.kernel_size = kernel_size
+        self.activation = activation
+        self.upsampling = upsampling
+
+    def image_shape_for(self, n_features):
+        """Return the ``(channels, height, width)`` of rows with ``n_features`` features.
+
+        Parameters
+        ----------
+        n_features : int
+            Width of the rows.
+
+        Returns
+        -------
+        shape : tuple of int
+            The image shape; ``(1, 1, n_features)`` when ``image_shape`` is
+            None.
+
+        Raises
+        ------
+        ValueError
+            If ``image_shape`` is malformed or does not hold ``n_features``
+            values.
+        """
+        if self.image_shape is None:
+            return (1, 1, int(n_features))
+        shape = tuple(self.image_shape)
+        if len(shape) not in (2, 3) or not all(isinstance(s, Integral) and s > 0 for s in shape):
+            raise ValueError(
+                "image_shape must be (height, width) or (channels, height, width) of "
+                f"positive integers, got {self.image_shape!r}."
+            )
+        shape = tuple(int(s) for s in shape)
+        if len(shape) == 2:
+            shape = (1, *shape)
+        size = shape[0] * shape[1] * shape[2]
+        if size != n_features:
+            raise ValueError(
+                f"image_shape={self.image_shape!r} holds {size} values per image, but X "
+                f"has {n_features} features per row."
+            )
+        return shape
+
+    def _check_params(self):
+        channels = self.channels
+        channels = (channels,) if isinstance(channels, Integral) else tuple(channels)
+        if not channels or not all(isinstance(c, Integral) and c > 0 for c in channels):
+            raise ValueError(
+                f"channels must be a non-empty tuple of positive integers, got {self.channels!r}."
+            )
+        kernel = self.kernel_size
+        if not isinstance(kernel, Integral) or kernel < 1 or kernel % 2 == 0:
+            raise ValueError(f"kernel_size must be a positive odd integer, got {kernel!r}.")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(
+                f"activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}."
+            )
+        if self.upsampling not in _UPSAMPLING:
+            raise ValueError(
+                f"upsampling must be one of {list(_UPSAMPLING)}, got {self.upsampling!r}."
+            )
+        return tuple(int(c) for c in channels)
+
+    def build(self, n_features, code_width, code_activation):
+        """Build a fresh ``(encoder, decoder)`` pair of torch modules.
+
+        Parameters
+        ----------
+        n_features : int
+            Width of the input rows.
+        code_width : int
+            Width of the code.
+        code_activation : str
+            Activation of the code layer.
+
+        Returns
+        -------
+        encoder : skae.nn.ConvEncoder
+            Maps ``(n, n_features)`` rows to ``(n, code_width)`` codes.
+        decoder : skae.nn.ConvDecoder
+            Maps codes to ``(n, n_features)`` pre-activations.
+        """
+        channels = self._check_params()
+        shape = self.image_shape_for(n_features)
+        kernel = int(self.kernel_size)
+        encoder = ConvEncoder(shape, channels, code_width, kernel, self.activation, code_activation)
+        decoder = ConvDecoder(shape, channels, code_width, kernel, self.activation, self.upsampling)
+        return encoder, decoder

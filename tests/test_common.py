@@ -2,13 +2,21 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skae import Autoencoder
+from skae import VAE, Autoencoder, ConvolutionalArchitecture
 
 
 def fast_estimators():
     """Every public estimator with settings that keep the checks quick."""
     fast = {"max_iter": 5, "hidden_layer_sizes": (8,), "device": "cpu"}
-    return [Autoencoder(**fast)]
+    # Rows without an image shape are 1-D signals for the convolutional network.
+    conv = {**fast, "architecture": ConvolutionalArchitecture(channels=(4,))}
+    transposed = ConvolutionalArchitecture(channels=(2, 4), upsampling="transposed")
+    return [
+        Autoencoder(**fast),
+        Autoencoder(**conv),
+        VAE(**fast),
+        VAE(**{**fast, "architecture": transposed}),
+    ]
 
 
 @parametrize_with_checks(fast_estimators())

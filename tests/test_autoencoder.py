@@ -146,7 +146,11 @@ def test_single_layer_nonlinear_autoencoder(digits):
     # autoencoder h = s(Wx + b).
     X = digits[0][:200]
     ae = Autoencoder(
-        n_components=5, hidden_layer_sizes=(), code_activation="logistic", max_iter=2, random_state=0
+        n_components=5,
+        hidden_layer_sizes=(),
+        code_activation="logistic",
+        max_iter=2,
+        random_state=0,
     ).fit(X)
     linear = ae.net_.module_.encoder[0]
     expected = torch.sigmoid(linear(torch.as_tensor(X, dtype=torch.float32)))

@@ -1,0 +1,405 @@
+"""Behaviour every skae estimator shares through the base class."""
+
+import inspect
+import io
+import pickle
+import warnings
+
+import joblib
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from skorch.callbacks import Callback
+from sklearn.base import clone
+from sklearn.datasets import load_digits
+from sklearn.decomposition import PCA
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import MinMaxScaler
+from sklearn.svm import SVC
+from sklearn.utils._param_validation import InvalidParameterError
+
+import skae
+from skae import Autoencoder
+from skae._base import BaseAutoencoder
+
+FAST = {"max_iter": 3, "hidden_layer_sizes": (16,), "random_state": 0, "device": "cpu"}
+
+
+def public_estimators():
+    """Every public estimator class of skae (aliases once)."""
+    classes = {
+        obj
+        for name in skae.__all__
+        if inspect.isclass(obj := getattr(skae, name)) and issubclass(obj, BaseAutoencoder)
+    }
+    return sorted(classes, key=lambda cls: cls.__name__)
+
+
+ESTIMATORS = pytest.mark.parametrize("Estimator", public_estimators(), ids=lambda c: c.__name__)
+
+
+@pytest.fixture(scope="module")
+def X():
+    return load_digits().data[:300] / 16
+
+
+def fast(Estimator, **params):
+    return Estimator(**{**FAST, **params})
+
+
+def without_convergence_warning(function, *args):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return function(*args)
+
+
+# ---------------------------------------------------------------- determinism
+
+
+@ESTIMATORS
+def test_same_random_state_gives_bit_identical_fits(Estimator, X):
+    first = without_convergence_warning(fast(Estimator).fit, X)
+    second = without_convergence_warning(fast(Estimator).fit, X)
+    assert first.loss_curve_ == second.loss_curve_
+    np.testing.assert_array_equal(first.transform(X), second.transform(X))
+
+
+@ESTIMATORS
+def test_different_random_states_give_different_fits(Estimator, X):
+    first = without_convergence_warning(fast(Estimator, random_state=0).fit, X)
+    second = without_convergence_warning(fast(Estimator, random_state=1).fit, X)
+    assert not np.array_equal(first.transform(X), second.transform(X))
+
+
+@ESTIMATORS
+def test_transform_is_deterministic_and_batch_size_independent(Estimator, X, monkeypatch):
+    est = without_convergence_warning(fast(Estimator).fit, X)
+    whole = est.transform(X)
+    np.testing.assert_array_equal(whole, est.transform(X))
+    # Force inference batches of 7 rows: the same codes, batch by batch.
+    monkeypatch.setattr("skae._base._INFERENCE_BATCH_VALUES", 7 * X.shape[1])
+    np.testing.assert_allclose(est.transform(X), whole, rtol=1e-5, atol=1e-6)
+
+
+# ---------------------------------------------------------------- persistence
+
+
+@ESTIMATORS
+def test_pickle_and_joblib_round_trips_give_identical_transforms(Estimator, X, tmp_path):
+    est = without_convergence_warning(fast(Estimator).fit, X)
+    expected = est.transform(X)
+    restored = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(restored.transform(X), expected)
+    joblib.dump(est, tmp_path / "model.joblib")
+    restored = joblib.load(tmp_path / "model.joblib")
+    np.testing.assert_array_equal(restored.transform(X), expected)
+    np.testing.assert_array_equal(restored.score_samples(X), est.score_samples(X))
+
+
+# ------------------------------------------------------------ input handling
+
+
+@ESTIMATORS
+def test_float64_float32_and_list_inputs_give_float32_output(Estimator, X):
+    est = without_convergence_warning(fast(Estimator).fit, X)
+    from_64 = est.transform(X.astype(np.float64))
+    from_32 = est.transform(X.astype(np.float32))
+    from_list = est.transform(X.tolist())
+    assert from_64.dtype == from_32.dtype == np.float32
+    np.testing.assert_array_equal(from_64, from_32)
+    np.testing.assert_array_equal(from_64, from_list)
+    assert est.inverse_transform(from_64).dtype == np.float32
+
+
+@ESTIMATORS
+def test_pandas_in_and_out(Estimator, X):
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame(X, columns=[f"pixel{i}" for i in range(X.shape[1])])
+    est = without_convergence_warning(
+        fast(Estimator, n_components=3).set_output(transform="pandas").fit, df
+    )
+    np.testing.assert_array_equal(est.feature_names_in_, df.columns)
+    out = est.transform(df)
+    prefix = Estimator.__name__.lower()
+    assert isinstance(out, pd.DataFrame)
+    assert list(out.columns) == [f"{prefix}0", f"{prefix}1", f"{prefix}2"]
+    assert list(est.get_feature_names_out()) == list(out.columns)
+
+
+@ESTIMATORS
+def test_sparse_input_matches_dense_input(Estimator, X):
+    X_sparse = sp.csr_matrix(X)
+    dense = without_convergence_warning(fast(Estimator).fit, X)
+    sparse = without_convergence_warning(fast(Estimator).fit, X_sparse)
+    np.testing.assert_array_equal(dense.transform(X), sparse.transform(X_sparse))
+    np.testing.assert_array_equal(dense.score_samples(X), sparse.score_samples(X_sparse))
+
+
+@ESTIMATORS
+@pytest.mark.parametrize("batch_size", [1, 10_000])
+def test_any_batch_size_fits(Estimator, X, batch_size):
+    est = without_convergence_warning(
+        fast(Estimator, batch_size=batch_size, max_iter=1).fit, X[:20]
+    )
+    assert np.isfinite(est.transform(X[:20])).all()
+
+
+@ESTIMATORS
+def test_one_sample_fits(Estimator, X):
+    est = without_convergence_warning(fast(Estimator).fit, X[:1])
+    assert est.transform(X[:1]).shape == (1, est.n_components)
+
+
+BAD_INPUTS = {
+    "nan": (np.array([[0.0, np.nan], [1.0, 2.0]]), "NaN"),
+    "inf": (np.array([[0.0, np.inf], [1.0, 2.0]]), "infinity"),
+    "empty": (np.empty((0, 2)), "0 sample"),
+    "strings": (np.array([["a", "b"], ["c", "d"]]), "could not convert"),
+    "one-dimensional": (np.array([1.0, 2.0, 3.0]), "Expected 2D array"),
+    "complex": (np.array([[1 + 1j, 2.0]]), "[Cc]omplex"),
+}
+
+
+@ESTIMATORS
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_input_to_fit_is_a_clear_value_error(Estimator, case):
+    X_bad, message = BAD_INPUTS[case]
+    original = X_bad.copy()
+    with pytest.raises(ValueError, match=message):
+        fast(Estimator).fit(X_bad)
+    np.testing.assert_array_equal(X_bad, original)
+
+
+@ESTIMATORS
+def test_wrong_width_is_a_clear_value_error(Estimator, X):
+    est = without_convergence_warning(fast(Estimator, n_components=2).fit, X)
+    with pytest.raises(ValueError, match=f"X has 3 features, but {Estimator.__name__}"):
+        est.transform(X[:, :3])
+    with pytest.raises(ValueError, match="inverse_transform expects codes with n_components=2"):
+        est.inverse_transform(np.zeros((2, 5)))
+    with pytest.raises(ValueError, match="NaN"):
+        est.transform(np.full_like(X, np.nan))
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"n_components": 0},
+        {"batch_size": -1},
+        {"activation": "softmax"},
+        {"loss": "l1"},
+        {"learning_rate_init": 0.0},
+        {"validation_fraction": 1.0},
+        {"device": 3},
+    ],
+)
+def test_invalid_parameters_get_scikit_learn_validation_errors(params, X):
+    with pytest.raises(InvalidParameterError):
+        Autoencoder(**params).fit(X)
+
+
+def test_unknown_device_string_is_a_value_error(X):
+    with pytest.raises(ValueError, match="not a torch device"):
+        Autoencoder(device="warp-drive", max_iter=1).fit(X)
+
+
+# ------------------------------------------------------------------ training
+
+
+@ESTIMATORS
+def test_diverging_fit_raises_and_keeps_finite_weights(Estimator, X):
+    est = fast(Estimator, learning_rate_init=1e6, max_iter=20, hidden_layer_sizes=(64,))
+    with pytest.raises(ValueError, match="diverged.*learning_rate_init.*scale the data"):
+        est.fit(X * 1e8)
+    codes = est.net_.module_.encode(est.net_.module_.encoder[0].weight.new_ones(1, X.shape[1]))
+    assert all(np.isfinite(p.detach().numpy()).all() for p in est.net_.module_.parameters())
+    assert np.isfinite(codes.detach().numpy()).all()
+
+
+def test_fit_still_improving_at_max_iter_warns(X):
+    with pytest.warns(ConvergenceWarning, match="max_iter=2"):
+        Autoencoder(**FAST | {"max_iter": 2}).fit(X)
+
+
+def test_training_loss_plateau_stops_before_max_iter(X):
+    est = Autoencoder(**FAST | {"max_iter": 500, "tol": 1.0, "n_iter_no_change": 3}).fit(X)
+    # Nothing improves by 1.0, so the 4th epoch is the last one.
+    assert est.n_iter_ == 4
+    assert len(est.loss_curve_) == 4
+
+
+class KeepValidationRows(Callback):
+    """Keep the rows skorch validated on, to score the restored model on them."""
+
+    def on_epoch_end(self, net, dataset_valid=None, **kwargs):
+        self.rows_ = dataset_valid.X.numpy()
+
+
+def test_early_stopping_holds_out_rows_and_restores_best_weights(X):
+    est = Autoencoder(
+        **FAST
+        | {
+            "max_iter": 300,
+            "early_stopping": True,
+            "n_iter_no_change": 3,
+            "tol": 0.0,
+            "learning_rate_init": 1e-2,
+            "callbacks": [KeepValidationRows()],
+        }
+    ).fit(X)
+    assert est.n_iter_ < 300
+    assert len(est.validation_scores_) == est.n_iter_
+    assert est.best_validation_score_ == max(est.validation_scores_)
+    # 30 of the 300 rows are held out: 270 train rows make two batches of 200.
+    assert est.net_.history[-1, "train_batch_count"] == 2
+    valid_rows = dict(est.net_.callbacks_)["KeepValidationRows"].rows_
+    assert valid_rows.shape == (30, X.shape[1])
+    # Stopped three epochs after the best one, whose weights were restored.
+    best_epoch = int(np.argmax(est.validation_scores_))
+    assert best_epoch == est.n_iter_ - 4
+    assert est.score(valid_rows) == pytest.approx(est.best_validation_score_, rel=1e-5)
+    assert est.score(valid_rows) > est.validation_scores_[-1]
+
+
+def test_early_stopping_with_one_sample_says_what_to_change(X):
+    with pytest.raises(ValueError, match="early_stopping=False"):
+        Autoencoder(early_stopping=True, max_iter=1).fit(X[:1])
+
+
+@ESTIMATORS
+def test_partial_fit_trains_one_epoch_per_call(Estimator, X):
+    est = fast(Estimator)
+    est.partial_fit(X)
+    assert est.n_iter_ == 1
+    first_codes = est.transform(X)
+    for _ in range(4):
+        est.partial_fit(X)
+    assert est.n_iter_ == 5
+    assert est.loss_curve_[-1] < est.loss_curve_[0]
+    assert not np.array_equal(first_codes, est.transform(X))
+    with pytest.raises(ValueError, match="features"):
+        est.partial_fit(X[:, :5])
+
+
+def test_warm_start_continues_from_the_last_fit(X):
+    est = Autoencoder(**FAST | {"max_iter": 4, "warm_start": True})
+    without_convergence_warning(est.fit, X)
+    first_curve = list(est.loss_curve_)
+    without_convergence_warning(est.fit, X)
+    assert est.n_iter_ == 8
+    assert est.loss_curve_[:4] == first_curve
+    assert est.loss_curve_[4] < first_curve[0]
+
+    cold = Autoencoder(**FAST | {"max_iter": 4})
+    without_convergence_warning(cold.fit, X)
+    without_convergence_warning(cold.fit, X)
+    assert cold.loss_curve_ == first_curve
+
+
+class StopAtEpoch(Callback):
+    """Raise KeyboardInterrupt at the end of the given epoch, as Ctrl-C would."""
+
+    def __init__(self, epoch=2):
+        self.epoch = epoch
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) == self.epoch:
+            raise KeyboardInterrupt
+
+
+def test_keyboard_interrupt_keeps_a_usable_model(X):
+    est = Autoencoder(**FAST | {"max_iter": 50, "callbacks": [StopAtEpoch(2)]}).fit(X)
+    assert est.n_iter_ == 2
+    assert np.isfinite(est.transform(X)).all()
+
+
+def test_callbacks_parameter_is_copied_not_modified(X):
+    class CountEpochs(Callback):
+        def initialize(self):
+            self.epochs_ = 0
+            return self
+
+        def on_epoch_end(self, net, **kwargs):
+            self.epochs_ += 1
+
+    counter = CountEpochs()
+    est = without_convergence_warning(Autoencoder(**FAST | {"callbacks": [counter]}).fit, X)
+    assert not hasattr(counter, "epochs_")
+    assert dict(est.net_.callbacks_)["CountEpochs"].epochs_ == 3
+    assert clone(est).callbacks[0] is not counter
+
+
+def test_verbose_prints_progress_and_default_is_silent(X, capsys):
+    without_convergence_warning(Autoencoder(**FAST).fit, X)
+    assert capsys.readouterr().out == ""
+    without_convergence_warning(Autoencoder(**FAST | {"verbose": 1}).fit, X)
+    out = capsys.readouterr().out
+    assert "train_loss" in out and out.count("\n") >= 3
+
+
+# ------------------------------------------------------------------- scoring
+
+
+@ESTIMATORS
+def test_score_is_the_mean_of_score_samples(Estimator, X):
+    est = without_convergence_warning(fast(Estimator).fit, X)
+    scores = est.score_samples(X)
+    assert scores.shape == (len(X),) and scores.dtype == np.float64
+    assert est.score(X) == pytest.approx(scores.mean())
+
+
+def test_autoencoder_score_samples_is_minus_the_row_mse(X):
+    est = without_convergence_warning(Autoencoder(**FAST).fit, X)
+    reconstruction = est.inverse_transform(est.transform(X)).astype(np.float64)
+    np.testing.assert_allclose(
+        est.score_samples(X), -((reconstruction - X) ** 2).mean(axis=1), rtol=1e-5
+    )
+
+
+# ------------------------------------------------------------------- in use
+
+
+def test_pipeline_grid_search_with_pca_and_autoencoder_in_one_grid():
+    # 500 rows a fold: three Adam steps an epoch.
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:1000], y[:1000]
+    pipe = Pipeline([("scale", MinMaxScaler()), ("ae", PCA()), ("svm", SVC())])
+    grid = [
+        {"ae": [PCA()], "ae__n_components": [5, 10]},
+        {"ae": [Autoencoder(max_iter=100, random_state=0)], "ae__n_components": [5, 10]},
+    ]
+    search = GridSearchCV(pipe, grid, cv=2, n_jobs=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        search.fit(X, y)
+    scores = search.cv_results_["mean_test_score"]
+    assert len(scores) == 4 and np.all(scores > 0.7)
+    assert search.best_score_ == scores.max()
+    assert search.predict(X[:5]).shape == (5,)
+
+
+def test_unsupervised_grid_search_selects_by_reconstruction(X):
+    # With 150 rows a fold, each epoch is one Adam step.
+    search = GridSearchCV(Autoencoder(**FAST | {"max_iter": 200}), {"n_components": [1, 16]}, cv=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        search.fit(X)
+    assert search.best_params_ == {"n_components": 16}
+
+
+def test_knn_on_codes_in_a_pipeline(X):
+    y = load_digits().target[:300]
+    pipe = Pipeline(
+        [("ae", Autoencoder(**FAST | {"n_components": 8})), ("knn", KNeighborsClassifier())]
+    )
+    without_convergence_warning(pipe.fit, X, y)
+    assert pipe.score(X, y) > 0.5
+
+
+def test_repr_shows_only_changed_parameters():
+    buffer = io.StringIO()
+    print(Autoencoder(n_components=5), file=buffer)
+    assert buffer.getvalue().strip() == "Autoencoder(n_components=5)"

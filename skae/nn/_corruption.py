@@ -118,8 +118,9 @@ class MaskingNoise(_Corruption):
     >>> from skae.nn import MaskingNoise
     >>> noise = MaskingNoise(0.25, seed=0)
     >>> x = torch.ones(1000, 10)
-    >>> round((noise(x) == 0).float().mean().item(), 2)
-    0.25
+    >>> share = (noise(x) == 0).float().mean().item()  # about a quarter
+    >>> bool(abs(share - 0.25) < 0.02)
+    True
     """
 
     def __init__(self, fraction, seed):
@@ -163,8 +164,9 @@ class SaltAndPepperNoise(_Corruption):
     >>> noise = SaltAndPepperNoise(0.5, low=torch.zeros(4), high=torch.ones(4), seed=0)
     >>> x = torch.full((1000, 4), 0.5)
     >>> out = noise(x)
-    >>> round((out == 0).float().mean().item(), 2), round((out == 1).float().mean().item(), 2)
-    (0.25, 0.25)
+    >>> low, high = (out == 0).float().mean().item(), (out == 1).float().mean().item()
+    >>> bool(abs(low - 0.25) < 0.02 and abs(high - 0.25) < 0.02)
+    True
     """
 
     def __init__(self, fraction, low, high, seed):

@@ -451,7 +451,8 @@ class BaseAutoencoder(
                     "loss was still improving by more than tol; consider "
                     "increasing max_iter.",
                     ConvergenceWarning,
-                    stacklevel=3,
+                    # _train <- fit <- scikit-learn's _fit_context <- the caller
+                    stacklevel=4,
                 )
         return self
 

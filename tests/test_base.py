@@ -220,8 +220,10 @@ def test_diverging_fit_raises_and_keeps_finite_weights(Estimator, X):
 
 
 def test_fit_still_improving_at_max_iter_warns(X):
-    with pytest.warns(ConvergenceWarning, match="max_iter=2"):
+    with pytest.warns(ConvergenceWarning, match="max_iter=2") as record:
         Autoencoder(**FAST | {"max_iter": 2}).fit(X)
+    # The warning points at the caller's line, not at skae or scikit-learn.
+    assert record[0].filename == __file__
 
 
 def test_training_loss_plateau_stops_before_max_iter(X):

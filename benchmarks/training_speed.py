@@ -296,7 +296,7 @@ def discover_families():
     for name in skae.__all__:
         obj = getattr(skae, name, None)
         if inspect.isclass(obj) and issubclass(obj, BaseAutoencoder) and obj not in found.values():
-            found[name] = obj
+            found[obj.__name__] = obj
     return found
 
 

@@ -32,9 +32,18 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from skorch.callbacks import EarlyStopping
+from skorch.exceptions import DeviceWarning
 from skorch.utils import noop
 
-from ._net import AutoencoderNet, DivergenceGuard, HoldOutSplit, TensorBatchIterator, rows_as_tensor
+from ._net import (
+    AutoencoderNet,
+    DivergenceGuard,
+    HoldOutSplit,
+    TensorBatchIterator,
+    export_net,
+    restore_net,
+    rows_as_tensor,
+)
 from .nn import (
     ACTIVATIONS,
     AutoencoderModule,
@@ -187,6 +196,22 @@ def _resolve_device(device):
         return torch.device(device)
     except (RuntimeError, TypeError) as exc:
         raise ValueError(f"device={device!r} is not a torch device: {exc}") from None
+
+
+def _loadable_device(name):
+    """The saved device ``name`` if this machine has it, else the CPU (with a warning)."""
+    device = torch.device(name)
+    try:
+        torch.empty(0, device=device)
+    except (RuntimeError, AssertionError):
+        warnings.warn(
+            f"This model was saved on device {name!r}, which is not available here; "
+            "it is loaded on the CPU.",
+            DeviceWarning,
+            stacklevel=4,
+        )
+        return torch.device("cpu")
+    return device
 
 
 class BaseAutoencoder(
@@ -517,6 +542,49 @@ class BaseAutoencoder(
         if valid:
             self.validation_scores_ = valid
             self.best_validation_score_ = max(valid)
+
+    # ------------------------------------------------------------ persistence
+
+    def __getstate__(self):
+        """State for pickle, joblib and ``skops.io``: the fitted net as plain data.
+
+        The fitted ``net_`` is stored as numpy arrays on the CPU (weights,
+        buffers, optimizer moments, shuffling state) plus its history, never
+        as torch or skorch objects: a model trained on a GPU loads on a
+        machine without one, and ``skops.io`` can check every type it loads.
+        Loading rebuilds the network from the estimator's parameters, so do
+        not change them with ``set_params`` between ``fit`` and saving.
+
+        Warnings
+        --------
+        pickle and joblib files run arbitrary code when loaded: never load one
+        from an untrusted source. Use ``skops.io`` for files you did not
+        write yourself (see the persistence page of the documentation).
+        """
+        state = super().__getstate__()
+        if "net_" in state:
+            state = {**state, "net_": export_net(state["net_"])}
+        return state
+
+    def __setstate__(self, state):
+        exported = state.get("net_")
+        if isinstance(exported, dict):
+            state = {key: value for key, value in state.items() if key != "net_"}
+        super().__setstate__(state)
+        if isinstance(exported, dict):
+            self.net_ = self._rebuild_net(exported)
+
+    def _rebuild_net(self, exported):
+        """Build the net from the estimator's hooks and load an exported state into it."""
+        device = _loadable_device(exported["device"])
+        # The hooks' statistics (such as salt-and-pepper's feature ranges) are
+        # buffers of the module, overwritten by the exported state.
+        stub = torch.zeros((1, self.n_features_in_), device=device)
+        module = self._build_module(self.n_features_in_, self._build_corruption(stub, 0))
+        early = exported["hold_out_seed"] is not None
+        seeds = [0, 0, 0, exported["hold_out_seed"] or 0]
+        net = self._build_net(module, 1, seeds, device, incremental=not early)
+        return restore_net(net, exported)
 
     # -------------------------------------------------------------- inference
 

@@ -15,8 +15,16 @@ import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback
 from skorch.dataset import Dataset
+from skorch.history import History
 
-__all__ = ["AutoencoderNet", "TensorBatchIterator", "HoldOutSplit", "DivergenceGuard"]
+__all__ = [
+    "AutoencoderNet",
+    "TensorBatchIterator",
+    "HoldOutSplit",
+    "DivergenceGuard",
+    "export_net",
+    "restore_net",
+]
 
 
 def rows_as_tensor(X, index, device):
@@ -194,3 +202,119 @@ class AutoencoderNet(NeuralNet):
         super().on_epoch_end(net, **kwargs)
         for name, total in self.part_sums_.items():
             self.history.record(f"train_{name}", float(total) / self.part_count_)
+
+
+def _to_plain(value):
+    """``value`` with every tensor (and numpy scalar) as a numpy array or Python scalar."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().numpy()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        return {key: _to_plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_to_plain(item) for item in value)
+    return value
+
+
+def _to_tensors(value):
+    """Inverse of :func:`_to_plain` for state dicts: numpy arrays back to CPU tensors."""
+    if isinstance(value, np.ndarray):
+        return torch.from_numpy(np.array(value))
+    if isinstance(value, dict):
+        return {key: _to_tensors(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_to_tensors(item) for item in value)
+    return value
+
+
+def _public_scalars(module):
+    return {
+        key: value
+        for key, value in vars(module).items()
+        if not key.startswith("_") and type(value) in (bool, int, float, str)
+    }
+
+
+def _generator_states(module):
+    return {
+        key: (str(value.device), _to_plain(value.get_state()))
+        for key, value in vars(module).items()
+        if isinstance(value, torch.Generator)
+    }
+
+
+def export_net(net):
+    """The fitted state of a trained ``net`` as builtins and numpy arrays only.
+
+    Weights, buffers, optimizer moments and the shuffling generator's state
+    become numpy arrays on the CPU; the history becomes a list of dicts. No
+    torch or skorch object is kept, so the result pickles without device
+    tensors and is readable by ``skops.io`` without trusting anything.
+    :func:`restore_net` puts it back into a net built the same way.
+
+    Parameters
+    ----------
+    net : AutoencoderNet
+        An initialised net.
+
+    Returns
+    -------
+    state : dict
+        Plain data: str keys, numpy arrays, lists, dicts and Python scalars.
+    """
+    split = net.train_split
+    return {
+        "device": str(net.device),
+        "batch_size": net.batch_size,
+        "hold_out_seed": split.seed if isinstance(split, HoldOutSplit) else None,
+        "module": _to_plain(dict(net.module_.state_dict())),
+        # Plain settings of each submodule that are not weights, such as the
+        # seeds of private noise generators drawn at initialisation.
+        "module_scalars": {name: _public_scalars(m) for name, m in net.module_.named_modules()},
+        # Private noise generators (corruption, sampling): their device and state.
+        "module_generators": {
+            name: _generator_states(m) for name, m in net.module_.named_modules()
+        },
+        "criterion": _to_plain(dict(net.criterion_.state_dict())),
+        "optimizer": _to_plain(net.optimizer_.state_dict()),
+        "shuffle_generator": _to_plain(net.iterator_train__generator.get_state()),
+        "history": _to_plain([dict(row) for row in net.history]),
+    }
+
+
+def restore_net(net, state):
+    """Load a state from :func:`export_net` into ``net``, in place.
+
+    Parameters
+    ----------
+    net : AutoencoderNet
+        An initialised net whose module has the architecture of the exported
+        one (built by the same estimator parameters).
+    state : dict
+        From :func:`export_net`.
+
+    Returns
+    -------
+    net : AutoencoderNet
+        The same net, now holding the exported weights, optimizer state and
+        history.
+    """
+    net.batch_size = state["batch_size"]
+    net.module_.load_state_dict(_to_tensors(state["module"]))
+    for name, module in net.module_.named_modules():
+        for key, value in state["module_scalars"].get(name, {}).items():
+            if key in vars(module):
+                setattr(module, key, value)
+        for key, (device, generator_state) in state["module_generators"].get(name, {}).items():
+            # A generator saved on another kind of device (a CUDA one loaded
+            # on the CPU) is left out: the module draws again from its seed.
+            if key in vars(module) and torch.device(device).type == torch.device(net.device).type:
+                generator = torch.Generator(device=device)
+                generator.set_state(_to_tensors(generator_state))
+                setattr(module, key, generator)
+    net.criterion_.load_state_dict(_to_tensors(state["criterion"]))
+    net.optimizer_.load_state_dict(_to_tensors(state["optimizer"]))
+    net.iterator_train__generator.set_state(_to_tensors(state["shuffle_generator"]))
+    net.history = History(state["history"])
+    return net

@@ -448,8 +448,10 @@ class BaseAutoencoder(
             corruption = self._build_corruption(data, seeds[0])
             module = self._build_module(X.shape[1], corruption)
             init_parameters_(module, torch.Generator().manual_seed(seeds[1]))
-            if self.pretraining is not None:
-                raise NotImplementedError("pretraining='greedy' lands with the families issue.")
+            if self.pretraining == "greedy":
+                from ._pretraining import greedy_pretrain
+
+                greedy_pretrain(self, module, X, seed=seeds[1], device=device)
         if not (continuing and incremental):
             history = self.net_.history if continuing else None
             self.net_ = self._build_net(module, X.shape[0], seeds, device, incremental)

@@ -1,0 +1,195 @@
+"""Greedy layer-wise pretraining of deep stacks, then end-to-end fine-tuning."""
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
+
+from skae import (
+    VAE,
+    Autoencoder,
+    ContractiveAutoencoder,
+    ConvolutionalArchitecture,
+    DenoisingAutoencoder,
+    SparseAutoencoder,
+)
+from skae._pretraining import greedy_pretrain
+from skae.nn import init_parameters_
+
+CPU = torch.device("cpu")
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    # Two threads on a busy two-core machine can be ten times slower.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(autouse=True)
+def quiet_convergence():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_digits().data[:300] / 16
+
+
+def pretrain(estimator, X):
+    module = estimator._build_module(X.shape[1], None)
+    init_parameters_(module, torch.Generator().manual_seed(0))
+    return module, greedy_pretrain(estimator, module, X, seed=1, device=CPU)
+
+
+def decoder_linears(module):
+    return [layer for layer in module.decoder if isinstance(layer, torch.nn.Linear)]
+
+
+def test_each_layer_is_trained_on_the_codes_below_and_copied(digits):
+    estimator = Autoencoder(
+        n_components=4,
+        hidden_layer_sizes=(24, 12),
+        activation="tanh",
+        code_activation="logistic",
+        pretraining="greedy",
+        pretraining_max_iter=3,
+        random_state=0,
+        device="cpu",
+    )
+    module, layers = pretrain(estimator, digits)
+    assert [layer.n_features_in_ for layer in layers] == [64, 24, 12]
+    assert [layer.n_components for layer in layers] == [24, 12, 4]
+    assert [layer.code_activation for layer in layers] == ["tanh", "tanh", "logistic"]
+    assert all(layer.n_iter_ == 3 and layer.hidden_layer_sizes == () for layer in layers)
+    decoder = decoder_linears(module)
+    for index, layer in enumerate(layers):
+        shallow = layer.net_.module_
+        deep_encoder = module.encoder.linears[index]
+        assert torch.equal(deep_encoder.weight, shallow.encoder.linears[0].weight)
+        assert torch.equal(deep_encoder.bias, shallow.encoder.linears[0].bias)
+        mirror = decoder[len(layers) - 1 - index]
+        assert torch.equal(mirror.weight, decoder_linears(shallow)[0].weight)
+        assert torch.equal(mirror.bias, decoder_linears(shallow)[0].bias)
+
+
+def test_each_layer_sees_the_codes_of_the_layer_below(digits):
+    # Salt-and-pepper keeps the range of what each layer was trained on.
+    estimator = DenoisingAutoencoder(
+        n_components=3,
+        hidden_layer_sizes=(10,),
+        noise="salt_and_pepper",
+        pretraining="greedy",
+        pretraining_max_iter=2,
+        random_state=0,
+        device="cpu",
+    )
+    _, (first, second) = pretrain(estimator, digits)
+    codes = first.transform(digits)
+    corruption = second.net_.module_.corruption
+    np.testing.assert_array_equal(corruption.low.numpy(), codes.min(axis=0))
+    np.testing.assert_array_equal(corruption.high.numpy(), codes.max(axis=0))
+    assert first.net_.module_.corruption.high.numpy().max() == digits.max()
+
+
+def test_tied_weights_copy_the_encoder_and_the_decoder_biases(digits):
+    estimator = Autoencoder(
+        n_components=4,
+        hidden_layer_sizes=(16,),
+        tied_weights=True,
+        pretraining="greedy",
+        pretraining_max_iter=2,
+        random_state=0,
+        device="cpu",
+    )
+    module, layers = pretrain(estimator, digits)
+    for index, layer in enumerate(layers):
+        shallow = layer.net_.module_
+        assert torch.equal(module.encoder.linears[index].weight, shallow.encoder.linears[0].weight)
+        assert torch.equal(module.decoder.biases[1 - index], shallow.decoder.biases[0])
+
+
+@pytest.mark.parametrize(
+    "cls, params",
+    [
+        (DenoisingAutoencoder, {"noise": "gaussian", "noise_level": 0.2}),
+        (SparseAutoencoder, {"sparsity_weight": 0.01}),
+        (ContractiveAutoencoder, {"contraction_weight": 0.05}),
+    ],
+)
+def test_layers_are_trained_as_the_same_family(digits, cls, params):
+    estimator = cls(
+        n_components=3,
+        hidden_layer_sizes=(8,),
+        pretraining="greedy",
+        pretraining_max_iter=2,
+        random_state=0,
+        device="cpu",
+        **params,
+    )
+    _, layers = pretrain(estimator, digits)
+    for layer in layers:
+        assert type(layer) is cls
+        assert {key: getattr(layer, key) for key in params} == params
+        assert any(
+            key.startswith("train_") and key != "train_loss" for key in layer.net_.history[-1]
+        )
+    assert isinstance(layers[1].net_.module_.corruption, torch.nn.Module)
+
+
+def test_pretrained_stack_starts_from_a_lower_loss_and_fits_better(digits):
+    params = {
+        "n_components": 8,
+        "hidden_layer_sizes": (32, 16),
+        "max_iter": 5,
+        "batch_size": 32,
+        "random_state": 0,
+        "device": "cpu",
+    }
+    random = Autoencoder(**params).fit(digits)
+    pretrained = Autoencoder(pretraining="greedy", pretraining_max_iter=10, **params).fit(digits)
+    # Measured: first epoch 0.084 against 0.24, fifth 0.071 against 0.096.
+    assert pretrained.loss_curve_[0] < 0.6 * random.loss_curve_[0]
+    assert pretrained.loss_curve_[-1] < random.loss_curve_[-1]
+
+
+def test_pretrained_fits_are_reproducible(digits):
+    params = {
+        "n_components": 3,
+        "hidden_layer_sizes": (8,),
+        "max_iter": 2,
+        "pretraining": "greedy",
+        "pretraining_max_iter": 2,
+        "device": "cpu",
+    }
+    first = DenoisingAutoencoder(random_state=3, **params).fit(digits)
+    second = DenoisingAutoencoder(random_state=3, **params).fit(digits)
+    other = DenoisingAutoencoder(random_state=4, **params).fit(digits)
+    np.testing.assert_array_equal(first.transform(digits), second.transform(digits))
+    assert not np.array_equal(first.transform(digits), other.transform(digits))
+
+
+@pytest.mark.parametrize(
+    "estimator, message",
+    [
+        (Autoencoder(hidden_layer_sizes=()), "needs a deep network"),
+        (Autoencoder(architecture=ConvolutionalArchitecture(image_shape=(8, 8))), "architecture"),
+        (VAE(hidden_layer_sizes=(8,)), "not available for VariationalAutoencoder"),
+        (
+            SparseAutoencoder(hidden_layer_sizes=(8,), sparsity="kl", code_activation="logistic"),
+            r"layer 1 of 2 \(64 -> 8 units\).*code_activation='logistic'",
+        ),
+    ],
+    ids=["one layer", "architecture", "vae", "kl on relu layer"],
+)
+def test_where_greedy_pretraining_does_not_apply_is_a_clear_value_error(digits, estimator, message):
+    estimator.set_params(pretraining="greedy", max_iter=1, pretraining_max_iter=1, device="cpu")
+    with pytest.raises(ValueError, match=message):
+        estimator.fit(digits)

@@ -2,7 +2,14 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skae import VAE, Autoencoder, ConvolutionalArchitecture
+from skae import (
+    VAE,
+    Autoencoder,
+    ContractiveAutoencoder,
+    ConvolutionalArchitecture,
+    DenoisingAutoencoder,
+    SparseAutoencoder,
+)
 
 
 def fast_estimators():
@@ -16,6 +23,13 @@ def fast_estimators():
         Autoencoder(**conv),
         VAE(**fast),
         VAE(**{**fast, "architecture": transposed}),
+        DenoisingAutoencoder(**fast),
+        DenoisingAutoencoder(noise="salt_and_pepper", **fast),
+        SparseAutoencoder(**fast),
+        SparseAutoencoder(sparsity="kl", code_activation="logistic", **fast),
+        ContractiveAutoencoder(**fast),
+        ContractiveAutoencoder(**{**fast, "hidden_layer_sizes": ()}),
+        Autoencoder(pretraining="greedy", pretraining_max_iter=1, **fast),
     ]
 
 

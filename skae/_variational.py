@@ -110,8 +110,9 @@ class VariationalAutoencoder(BaseAutoencoder):
     --------
     >>> from sklearn.datasets import load_digits
     >>> from skae import VAE
-    >>> X = load_digits().data / 16
-    >>> vae = VAE(n_components=2, loss="bce", max_iter=10, random_state=0).fit(X)
+    >>> X = load_digits().data[:500] / 16
+    >>> vae = VAE(n_components=2, hidden_layer_sizes=(64,), loss="bce", max_iter=10,
+    ...           random_state=0).fit(X)
     >>> vae.transform(X[:3]).shape
     (3, 2)
     >>> vae.sample(4, random_state=0).shape

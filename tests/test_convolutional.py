@@ -1,0 +1,133 @@
+"""ConvolutionalArchitecture: image rows, every family, grid search, clone."""
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import load_digits
+from sklearn.decomposition import PCA
+from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.pipeline import Pipeline
+
+from skae import (
+    VAE,
+    Autoencoder,
+    ContractiveAutoencoder,
+    ConvolutionalArchitecture,
+    DenoisingAutoencoder,
+    SparseAutoencoder,
+)
+from skae.nn import ConvDecoder, ConvEncoder
+
+FAST = {"device": "cpu", "random_state": 0}
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, _ = load_digits(return_X_y=True)
+    X_train, X_test = train_test_split((X / 16).astype(np.float32), test_size=0.3, random_state=0)
+    return X_train, X_test
+
+
+def _mse(a, b):
+    return float(np.mean((a - b) ** 2))
+
+
+def test_builds_conv_modules_for_the_image_shape():
+    conv = ConvolutionalArchitecture((3, 8, 6), channels=(4, 8), upsampling="transposed")
+    encoder, decoder = conv.build(144, 5, "tanh")
+    assert isinstance(encoder, ConvEncoder) and isinstance(decoder, ConvDecoder)
+    assert encoder.image_shape == decoder.image_shape == (3, 8, 6)
+    assert [c.out_channels for c in encoder.convs if hasattr(c, "out_channels")] == [4, 8]
+    assert conv.image_shape_for(144) == (3, 8, 6)
+    assert ConvolutionalArchitecture((8, 8)).image_shape_for(64) == (1, 8, 8)
+
+
+def test_rows_without_an_image_shape_are_one_dimensional_signals():
+    conv = ConvolutionalArchitecture(channels=(2,))
+    assert conv.image_shape_for(7) == (1, 1, 7)
+    X = np.random.RandomState(0).normal(size=(30, 7))
+    ae = Autoencoder(3, architecture=conv, max_iter=2, **FAST).fit(X)
+    assert ae.net_.module_.encoder.image_shape == (1, 1, 7)
+    assert ae.inverse_transform(ae.transform(X)).shape == (30, 7)
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"image_shape": (8, 7)}, "holds 56 values"),
+        ({"image_shape": (8,)}, "image_shape must be"),
+        ({"image_shape": (8, 8), "channels": ()}, "channels"),
+        ({"image_shape": (8, 8), "kernel_size": 4}, "odd"),
+        ({"image_shape": (8, 8), "activation": "gelu"}, "activation"),
+        ({"image_shape": (8, 8), "upsampling": "pixelshuffle"}, "upsampling"),
+    ],
+)
+def test_bad_settings_fail_fit_with_a_clear_message(digits, params, match):
+    ae = Autoencoder(architecture=ConvolutionalArchitecture(**params), max_iter=1, **FAST)
+    with pytest.raises(ValueError, match=match):
+        ae.fit(digits[0][:20])
+
+
+def test_params_are_nested_cloned_and_searchable(digits):
+    X_train = digits[0][:300]
+    conv = ConvolutionalArchitecture((8, 8), channels=(4,))
+    ae = Autoencoder(4, architecture=conv, max_iter=3, **FAST)
+    assert ae.get_params()["architecture__channels"] == (4,)
+    copy = clone(ae)
+    assert copy.architecture is not conv
+    assert copy.architecture.get_params() == conv.get_params()
+    pipe = Pipeline([("ae", ae)])
+    grid = {"ae__architecture__channels": [(2,), (3, 5)], "ae__architecture__kernel_size": [3]}
+    search = GridSearchCV(pipe, grid, cv=2).fit(X_train)
+    assert len(search.cv_results_["params"]) == 2
+    best = search.best_params_["ae__architecture__channels"]
+    module = search.best_estimator_.named_steps["ae"].net_.module_
+    assert [c.out_channels for c in module.encoder.convs if hasattr(c, "out_channels")] == list(
+        best
+    )
+    assert conv.channels == (4,)  # the search never touched the original
+
+
+def test_conv_autoencoder_reconstructs_digits_better_than_pca(digits):
+    X_train, X_test = digits
+    pca = PCA(n_components=8).fit(X_train)
+    pca_error = _mse(pca.inverse_transform(pca.transform(X_test)), X_test)  # about 0.025
+    conv = ConvolutionalArchitecture((8, 8), channels=(16, 32))
+    ae = Autoencoder(
+        8, architecture=conv, max_iter=15, batch_size=32, learning_rate_init=3e-3, **FAST
+    ).fit(X_train)
+    assert _mse(ae.inverse_transform(ae.transform(X_test)), X_test) < 0.95 * pca_error  # 0.021
+
+
+def test_conv_denoising_autoencoder_cleans_masked_digits(digits):
+    # The reference material's challenge: train on corrupted images, then
+    # reconstruct corrupted test images closer to the clean ones.
+    X_train, X_test = digits
+    noisy = X_test * (np.random.RandomState(1).uniform(size=X_test.shape) > 0.3)
+    conv = ConvolutionalArchitecture((8, 8), channels=(16, 32))
+    settings = {"architecture": conv, "max_iter": 30, **FAST}
+    dae = DenoisingAutoencoder(32, noise="masking", noise_level=0.3, **settings).fit(X_train)
+    plain = Autoencoder(32, **settings).fit(X_train)
+    denoised = _mse(dae.inverse_transform(dae.transform(noisy)), X_test)
+    assert denoised < 0.7 * _mse(noisy, X_test)
+    assert denoised < 0.9 * _mse(plain.inverse_transform(plain.transform(noisy)), X_test)
+
+
+@pytest.mark.parametrize(
+    "family",
+    [Autoencoder, DenoisingAutoencoder, SparseAutoencoder, ContractiveAutoencoder, VAE],
+)
+@pytest.mark.parametrize("upsampling", ["nearest", "transposed"])
+def test_every_family_trains_a_conv_network(digits, family, upsampling):
+    X_train = digits[0][:400]
+    conv = ConvolutionalArchitecture((8, 8), channels=(4, 8), upsampling=upsampling)
+    est = family(5, architecture=conv, max_iter=8, batch_size=50, **FAST).fit(X_train)
+    module = est.net_.module_
+    assert isinstance(module.encoder, ConvEncoder) and isinstance(module.decoder, ConvDecoder)
+    expected_code = 10 if family is VAE else 5  # the VAE's encoder gives means and log-variances
+    assert module.encoder.code.out_features == expected_code
+    codes = est.transform(X_train)
+    assert codes.shape == (400, 5) and np.isfinite(codes).all()
+    np.testing.assert_array_equal(codes, est.transform(X_train))
+    assert est.inverse_transform(codes).shape == (400, 64)
+    assert est.loss_curve_[-1] < est.loss_curve_[0]

@@ -128,8 +128,9 @@ class DivergenceGuard(Callback):
     """Stop a fit whose loss stops being finite, keeping the last good weights.
 
     At the start of each epoch the module and optimizer state are copied; if
-    the epoch ends with a non-finite training loss they are restored and a
-    ``ValueError`` tells the user what to change.
+    the epoch ends with a non-finite training loss or non-finite weights
+    (even when the loss became non-finite in the middle of the epoch) they
+    are restored and a ``ValueError`` tells the user what to change.
     """
 
     def on_epoch_begin(self, net, **kwargs):
@@ -140,14 +141,18 @@ class DivergenceGuard(Callback):
 
     def on_epoch_end(self, net, **kwargs):
         loss = net.history[-1, "train_loss"]
-        if math.isfinite(loss):
+        # The last optimizer step comes after the last finite loss: check the
+        # weights it left as well.
+        weights_finite = all(bool(torch.isfinite(p).all()) for p in net.module_.parameters())
+        if math.isfinite(loss) and weights_finite:
             return
         module_state, optimizer_state = self.snapshot_
         net.module_.load_state_dict(module_state)
         net.optimizer_.load_state_dict(optimizer_state)
         del net.history[-1]
         raise ValueError(
-            f"Training diverged: the training loss became {loss} in epoch "
+            f"Training diverged: the training loss became {loss} "
+            f"{'' if weights_finite else 'and the weights non-finite '}in epoch "
             f"{len(net.history) + 1}. Lower learning_rate_init (it is {net.lr}) "
             "or scale the data first, for example with "
             "sklearn.preprocessing.StandardScaler or MinMaxScaler. The weights "

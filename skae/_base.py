@@ -452,6 +452,10 @@ class BaseAutoencoder(
                 from ._pretraining import greedy_pretrain
 
                 greedy_pretrain(self, module, X, seed=seeds[1], device=device)
+        elif not incremental:
+            # A warm-started fit keeps the weights but applies the current
+            # parameters, the corruption's included.
+            module.corruption = self._build_corruption(data, seeds[0]) or torch.nn.Identity()
         if not (continuing and incremental):
             history = self.net_.history if continuing else None
             self.net_ = self._build_net(module, X.shape[0], seeds, device, incremental)

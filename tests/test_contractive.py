@@ -2,35 +2,17 @@
 
 import math
 import pickle
-import warnings
 
 import numpy as np
 import pytest
 import torch
 from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skae import Autoencoder, ContractiveAutoencoder, ConvolutionalArchitecture
 from skae.nn import JacobianProjectionModule
 
 FAST = {"max_iter": 3, "random_state": 0, "device": "cpu"}
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    # Two threads on a busy two-core machine can be ten times slower.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(autouse=True)
-def quiet_convergence():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,5 @@
 """What DenoisingAutoencoder adds: corruption in training only, against the clean input."""
 
-import warnings
 
 import numpy as np
 import pytest
@@ -8,7 +7,6 @@ import scipy.sparse as sp
 import torch
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.svm import SVC
@@ -18,22 +16,6 @@ from skae import Autoencoder, DenoisingAutoencoder
 from skae.nn import GaussianNoise, MaskingNoise, SaltAndPepperNoise
 
 FAST = {"hidden_layer_sizes": (16,), "max_iter": 3, "random_state": 0, "device": "cpu"}
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    # Two threads on a busy two-core machine can be ten times slower.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(autouse=True)
-def quiet_convergence():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
 
 
 @pytest.fixture(scope="module")
@@ -155,3 +137,18 @@ def test_grid_search_over_components_and_noise_level_beside_pca():
     best = search.best_estimator_.named_steps["ae"]
     assert best.n_components == search.best_params_["ae__n_components"]
     assert search.predict(X[:3]).shape == (3,)
+
+
+def test_warm_started_fit_applies_the_current_noise(digits):
+    X = digits[:300]
+    dae = DenoisingAutoencoder(**FAST, noise="masking", noise_level=0.1, warm_start=True).fit(X)
+    weights = dae.net_.module_.encoder[0].weight.detach().clone()
+    dae.set_params(noise="gaussian", noise_level=0.5).fit(X)
+    corruption = dae.net_.module_.corruption
+    assert isinstance(corruption, GaussianNoise) and corruption.std == 0.5
+    # Training went on from the first fit's weights.
+    assert dae.n_iter_ == 2 * FAST["max_iter"]
+    assert not torch.equal(dae.net_.module_.encoder[0].weight, weights)
+    # The cross-parameter check runs on continued fits too.
+    with pytest.raises(ValueError, match="noise_level"):
+        dae.set_params(noise="masking", noise_level=2.0).fit(X)

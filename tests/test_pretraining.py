@@ -1,12 +1,10 @@
 """Greedy layer-wise pretraining of deep stacks, then end-to-end fine-tuning."""
 
-import warnings
 
 import numpy as np
 import pytest
 import torch
 from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning
 
 from skae import (
     VAE,
@@ -20,22 +18,6 @@ from skae._pretraining import greedy_pretrain
 from skae.nn import init_parameters_
 
 CPU = torch.device("cpu")
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    # Two threads on a busy two-core machine can be ten times slower.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(autouse=True)
-def quiet_convergence():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
 
 
 @pytest.fixture(scope="module")

@@ -81,8 +81,9 @@ class ConvolutionalArchitecture(BaseEstimator):
     :class:`ContractiveAutoencoder` has no closed form for a convolutional
     encoder and uses its unbiased estimate of the Jacobian norm from one
     Jacobian-vector product per row, about one extra pass through the
-    encoder; on the digits a convolutional contractive fit takes roughly as
-    long again as a plain convolutional one.
+    encoder; on the digits (``channels=(16, 32)``, 10 epochs) a
+    convolutional contractive fit took 1.4 to 2 times the CPU time of a
+    plain convolutional one.
 
     Examples
     --------

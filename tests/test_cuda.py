@@ -151,11 +151,11 @@ def test_fit_moves_the_training_data_to_the_device_once(X, device):
 class _RecordingUnpickler(pickle.Unpickler):
     """Unpickle while recording every tensor torch restores on its own.
 
-    skorch pickles its device-dependent attributes separately and maps them to
-    the CPU when CUDA is absent; any other tensor is restored to the device it
-    was saved from, so a CUDA one would fail to load on a machine without CUDA.
-    Here such tensors are recorded (saved location and dtype) and kept on the
-    CPU.
+    A pickled torch tensor is restored to the device it was saved from, so a
+    CUDA one fails to load on a machine without CUDA (skorch's own pickled
+    attributes, loaded by skorch's unpickler, are the exception: it maps them
+    to the CPU). Here such tensors are recorded (saved location and dtype) and
+    kept on the CPU.
     """
 
     def __init__(self, file):
@@ -237,7 +237,7 @@ _LOAD_WITHOUT_CUDA = textwrap.dedent(
     import joblib, numpy as np, torch
     assert not torch.cuda.is_available()
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # skorch's DeviceWarning: loading on the CPU
+        warnings.simplefilter("ignore")  # the DeviceWarning: loading on the CPU
         est = joblib.load(sys.argv[1])
     assert str(est.net_.device) == "cpu", est.net_.device
     assert all(not p.is_cuda for p in est.net_.module_.parameters())

@@ -405,6 +405,22 @@ class BaseAutoencoder(
         -------
         self : object
             The fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            If the training loss or the weights become NaN or infinite. The
+            message names what to change (a lower ``learning_rate_init``,
+            scaled data); the weights of the last finite epoch are kept.
+
+        Notes
+        -----
+        A fit interrupted with ``KeyboardInterrupt`` (Ctrl-C), even in the
+        middle of an epoch, returns normally: skorch catches the interrupt
+        and the estimator keeps the weights reached so far, ready for
+        ``transform``. ``n_iter_`` and ``loss_curve_`` count whole epochs
+        only. With ``warm_start=True`` the next ``fit`` continues training
+        from those weights; ``partial_fit`` also continues from them.
         """
         continuing = self.warm_start and hasattr(self, "net_")
         X = self._validate_X(X, reset=not continuing)

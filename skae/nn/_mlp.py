@@ -10,7 +10,7 @@ __all__ = ["MLPEncoder", "MLPDecoder", "TiedMLPDecoder"]
 
 
 class MLPEncoder(nn.Sequential):
-    """Fully connected encoder ``n_features -> hidden... -> n_components``.
+    """Fully connected encoder from ``n_features`` through the hidden layers to ``n_components``.
 
     Parameters
     ----------
@@ -48,7 +48,7 @@ class MLPEncoder(nn.Sequential):
 
 
 class MLPDecoder(nn.Sequential):
-    """Fully connected decoder ``n_components -> hidden... -> n_features``.
+    """Fully connected decoder from ``n_components`` through the hidden layers to ``n_features``.
 
     The last layer is linear: the caller applies the output non-linearity
     (see :class:`~skae.nn.AutoencoderModule`). ``hidden_layer_sizes`` is

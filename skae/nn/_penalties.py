@@ -181,7 +181,7 @@ def encode_with_projection(encoder, x, generator=None):
         Maps a tensor of shape ``(n, *input_shape)`` to codes ``(n, ...)``,
         treating rows independently (no batch normalisation in training
         mode).
-    x : Tensor of shape (n, *input_shape)
+    x : Tensor of shape ``(n, *input_shape)``
         Points where the Jacobian is taken.
     generator : torch.Generator or None, default=None
         Source of the sign vectors, on ``x``'s device.
@@ -216,7 +216,7 @@ def contractive_penalty_projected(encoder, x, n_projections=1, generator=None):
     encoder : callable
         Maps a tensor of shape ``(n, *input_shape)`` to codes ``(n, ...)``,
         treating rows independently.
-    x : Tensor of shape (n, *input_shape)
+    x : Tensor of shape ``(n, *input_shape)``
         Points where the Jacobian is taken.
     n_projections : int, default=1
         Random vectors per row.

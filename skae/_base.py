@@ -421,6 +421,15 @@ class BaseAutoencoder(
         ``transform``. ``n_iter_`` and ``loss_curve_`` count whole epochs
         only. With ``warm_start=True`` the next ``fit`` continues training
         from those weights; ``partial_fit`` also continues from them.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_digits
+        >>> from skae import Autoencoder
+        >>> X = load_digits().data[:300] / 16
+        >>> ae = Autoencoder(n_components=4, max_iter=5, random_state=0).fit(X)
+        >>> ae.n_iter_, len(ae.loss_curve_)
+        (5, 5)
         """
         continuing = self.warm_start and hasattr(self, "net_")
         X = self._validate_X(X, reset=not continuing)
@@ -445,6 +454,17 @@ class BaseAutoencoder(
         -------
         self : object
             The estimator, trained one more epoch.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_digits
+        >>> from skae import Autoencoder
+        >>> X = load_digits().data / 16
+        >>> ae = Autoencoder(n_components=4, random_state=0)
+        >>> for chunk in (X[:600], X[600:1200], X[1200:]):
+        ...     ae = ae.partial_fit(chunk)
+        >>> ae.n_iter_
+        3
         """
         continuing = hasattr(self, "net_")
         X = self._validate_X(X, reset=not continuing)
@@ -641,6 +661,16 @@ class BaseAutoencoder(
         X_new : ndarray of shape (n_samples, n_components), dtype float32
             The codes, computed batch by batch in evaluation mode (no
             corruption, no sampling), so repeated calls give the same result.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_digits
+        >>> from skae import Autoencoder
+        >>> X = load_digits().data[:300] / 16
+        >>> ae = Autoencoder(n_components=4, max_iter=5, random_state=0).fit(X)
+        >>> codes = ae.transform(X)
+        >>> codes.shape, codes.dtype
+        ((300, 4), dtype('float32'))
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
@@ -656,8 +686,18 @@ class BaseAutoencoder(
 
         Returns
         -------
-        X_original : ndarray of shape (n_samples, n_features_in_), dtype float32
+        X_original : ndarray of shape (n_samples, `n_features_in_`), dtype float32
             The reconstructions.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_digits
+        >>> from skae import Autoencoder
+        >>> X = load_digits().data[:300] / 16
+        >>> ae = Autoencoder(n_components=4, max_iter=5, random_state=0).fit(X)
+        >>> X_back = ae.inverse_transform(ae.transform(X))
+        >>> X_back.shape
+        (300, 64)
         """
         check_is_fitted(self)
         Z = check_array(X, dtype=np.float32)
@@ -682,6 +722,18 @@ class BaseAutoencoder(
             Minus the per-row loss (mean squared error, or binary
             cross-entropy with ``loss="bce"``), accumulated in float64. Low
             scores flag rows the model reconstructs badly, such as outliers.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_digits
+        >>> from skae import Autoencoder
+        >>> X = load_digits().data[:300] / 16
+        >>> ae = Autoencoder(n_components=4, max_iter=20, random_state=0).fit(X)
+        >>> scores = ae.score_samples(X)
+        >>> scores.shape, scores.dtype
+        ((300,), dtype('float64'))
+        >>> bool(ae.score_samples(1 - X).mean() < scores.mean())
+        True
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
@@ -711,6 +763,15 @@ class BaseAutoencoder(
         -------
         score : float
             Mean score of the rows.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_digits
+        >>> from skae import Autoencoder
+        >>> X = load_digits().data[:300] / 16
+        >>> ae = Autoencoder(n_components=4, max_iter=5, random_state=0).fit(X)
+        >>> bool(ae.score(X) == ae.score_samples(X).mean())
+        True
         """
         return float(np.mean(self.score_samples(X)))
 

@@ -258,7 +258,7 @@ class VariationalAutoencoder(BaseAutoencoder):
 
         Returns
         -------
-        X : ndarray of shape (n_samples, n_features_in_), dtype float32
+        X : ndarray of shape (n_samples, `n_features_in_`), dtype float32
             The mean of ``p(x | z)`` for each latent ``z ~ N(0, I)``: pixel
             probabilities with ``loss="bce"``, Gaussian means with
             ``loss="mse"``.

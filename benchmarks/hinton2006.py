@@ -84,14 +84,12 @@ def make_autoencoder(n_components, args):
 
 
 def recipe(estimator):
-    """The estimator's non-default parameters, as Python source."""
+    """The estimator's ``n_components`` and non-default parameters, as Python source."""
     defaults = type(estimator)().get_params()
     params = estimator.get_params()
-    return (
-        f"{type(estimator).__name__}("
-        + ", ".join(f"{k}={v!r}" for k, v in params.items() if v != defaults[k] and k != "verbose")
-        + ")"
-    )
+    shown = [f"n_components={params.pop('n_components')!r}"]
+    shown += [f"{k}={v!r}" for k, v in params.items() if v != defaults[k] and k != "verbose"]
+    return f"{type(estimator).__name__}({', '.join(shown)})"
 
 
 def fit_autoencoder(n_components, X_train, args):

@@ -331,6 +331,20 @@ def _subsample(X, y, n, seed):
     return X, y
 
 
+def _shown_arguments(argv):
+    """The command-line arguments as shown in the results: no local paths."""
+    shown, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in ("--output-dir", "--data-dir"):
+            skip = True
+            shown += [arg, "DIR"] if arg == "--data-dir" else []
+        elif not arg.startswith(("--output-dir=", "--data-dir=")):
+            shown.append(arg)
+    return " ".join(shown)
+
+
 def main(argv=None):
     """Run the comparison, print the table and write results and figures."""
     args = parse_args(argv)
@@ -399,8 +413,8 @@ def main(argv=None):
         writer.writeheader()
         for r in rows:
             writer.writerow({key: r[key] for key in COLUMNS})
-    command = "python benchmarks/pca_vs_autoencoders.py " + " ".join(
-        a if "/" not in a else Path(a).name for a in (argv if argv is not None else sys.argv[1:])
+    command = "python benchmarks/pca_vs_autoencoders.py " + _shown_arguments(
+        argv if argv is not None else sys.argv[1:]
     )
     md = [
         f"## PCA against skae autoencoders on {args.dataset}",

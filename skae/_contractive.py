@@ -3,10 +3,15 @@
 from functools import partial
 from numbers import Real
 
+import torch
 from sklearn.utils._param_validation import Interval
 
 from ._base import BaseAutoencoder, _fill_doc
-from .nn import JacobianProjectionModule, contractive_penalty_closed_form
+from .nn import (
+    JacobianProjectionModule,
+    contractive_penalty_closed_form,
+    encode_with_projection,
+)
 
 __all__ = ["ContractiveAutoencoder"]
 
@@ -17,7 +22,14 @@ def _closed_form_term(output, X, module, activation):
 
 
 def _projected_term(output, X, module):
-    return output["jacobian_projection"].pow(2).flatten(1).sum(dim=1)
+    projection = output.get("jacobian_projection")
+    if projection is None:
+        # Evaluation mode, as in early stopping's validation pass: the same
+        # unbiased estimate from fixed sign vectors, so it is repeatable and
+        # leaves the training generator's stream untouched.
+        generator = torch.Generator(device=output["input"].device).manual_seed(0)
+        _, projection = encode_with_projection(module.encoder, output["input"], generator)
+    return projection.pow(2).flatten(1).sum(dim=1)
 
 
 @_fill_doc

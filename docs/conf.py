@@ -53,12 +53,34 @@ default_role = "literal"
 
 autosummary_generate = True
 autodoc_typehints = "none"
+# A method without a docstring stays undocumented rather than showing its
+# parent's: torch's generic text for every module's forward and extra_repr.
+autodoc_inherit_docstrings = False
 # The class template lists the methods itself; numpydoc's own member tables
 # would need one stub page per inherited method.
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_attributes_as_param_list = True
 numpydoc_xref_param_type = False
+# Docstring checks that fail the -W build. The ones left out follow
+# scikit-learn's own test of its docstrings (RT02: named return values; GL01,
+# GL02: layout) or are gaps listed in docs/README.md (an Examples, See Also
+# and extended summary for every object).
+numpydoc_validation_checks = {"all", "GL01", "GL02", "RT02", "ES01", "SA01", "EX01"}
+numpydoc_validation_exclude = {
+    # Inherited from scikit-learn, documented there.
+    r"\.(get_params|set_params|fit_transform|set_output|get_feature_names_out)$",
+    r"\.(get_metadata_routing|set_\w+_request)$",
+    # Known gaps in skae.nn (listed in docs/README.md); delete a line once its
+    # docstring passes, so that the build keeps it passing.
+    r"^skae\.nn\.ACTIVATIONS$",
+    r"^skae\.nn\.(MLPDecoder|JacobianProjectionModule)$",
+    r"^skae\.nn\.(make_activation|squared_error|binary_cross_entropy|l1_activity)$",
+    r"^skae\.nn\.contractive_penalty_closed_form$",
+    r"^skae\.nn\.(AutoencoderModule|JacobianProjectionModule|VariationalModule)\.(en|de)code$",
+    r"^skae\.nn\.VariationalModule\.(posterior|likelihood_terms)$",
+    r"^skae\.nn\.\w+\.reset_parameters_from$",
+}
 
 # -- HTML --------------------------------------------------------------------
 

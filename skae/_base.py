@@ -58,7 +58,10 @@ __all__ = ["BaseAutoencoder"]
 
 # Rows are processed in inference batches of at most this many values
 # (rows x features), so transform's memory does not grow with n_samples.
-_INFERENCE_BATCH_VALUES = 1 << 22
+# 2**20 (about 1,300 rows of 784 features) measured as fast as 2**22 for
+# transform on one CPU thread and about twice as fast for score_samples,
+# with a quarter of the working set.
+_INFERENCE_BATCH_VALUES = 1 << 20
 
 _COMMON_PARAMETERS = """\
     n_components : int, default=2

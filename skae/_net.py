@@ -38,8 +38,12 @@ def rows_as_tensor(X, index, device):
     rows = X if index is None else X[index]
     if sp.issparse(rows):
         return torch.from_numpy(rows.toarray().astype(np.float32, copy=False)).to(device)
-    # A copy: the caller's array may be read-only and is never modified.
-    return torch.tensor(np.asarray(rows), dtype=torch.float32, device=device)
+    rows = np.asarray(rows)
+    if rows.dtype == np.float32 and rows.flags.c_contiguous and rows.flags.writeable:
+        # No copy on the CPU: nothing in skae writes to its input batches.
+        return torch.from_numpy(rows).to(device)
+    # Read-only arrays (torch warns on sharing them) and other layouts are copied.
+    return torch.tensor(rows, dtype=torch.float32, device=device)
 
 
 class TensorBatchIterator:

@@ -8,7 +8,10 @@
 #
 # Needs the docs extra: pip install -e ".[docs]"
 set -euo pipefail
-cd "$(dirname "$0")"
 PYTHON="${PYTHON:-python}"
+if [[ "$PYTHON" == */* ]]; then  # a path relative to the caller's directory
+    PYTHON="$(cd "$(dirname "$PYTHON")" && pwd)/$(basename "$PYTHON")"
+fi
+cd "$(dirname "$0")"
 rm -rf _build generated auto_examples
 "$PYTHON" -m sphinx -W --keep-going -b html . _build/html "$@"

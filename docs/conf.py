@@ -149,6 +149,8 @@ def _external_url(domain, reftype, target):
             return f"{_SKLEARN}modules/generated/{page}.html#{target}"
         return f"{_SKLEARN}modules/generated/{target}.html"
     if parts[0] == "torch" and reftype in ("class", "func", "obj") and parts[-1][:1].isalpha():
+        if parts[:3] == ["torch", "nn", "modules"]:  # torch.nn.modules.linear.Linear
+            target = f"torch.nn.{parts[-1]}"
         return f"{_TORCH}{target}.html"
     return None
 

@@ -76,6 +76,6 @@ plt.show()
 # %%
 # PCA's first two components mix most digits in the middle of the plane; the
 # autoencoder gives most digits a region of their own, and the overlap that
-# remains, near the centre, is mostly between 5, 7 and 8. A 2-D code is still a
+# remains, near the centre, is mostly among 1, 5, 7 and 8. A 2-D code is still a
 # strong compression: with more components both methods keep more of each
 # digit, and the gap narrows (see the Pipeline example).

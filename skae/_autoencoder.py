@@ -56,7 +56,7 @@ class Autoencoder(BaseAutoencoder):
         self,
         n_components=2,
         *,
-        hidden_layer_sizes=(256, 128),
+        hidden_layer_sizes=(512,),
         activation="relu",
         code_activation="identity",
         architecture=None,

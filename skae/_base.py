@@ -68,7 +68,7 @@ _COMMON_PARAMETERS = """\
         Width of the code, the number of features ``transform`` returns. It
         may exceed the number of input features (an overcomplete code).
 
-    hidden_layer_sizes : tuple of int, default=(256, 128)
+    hidden_layer_sizes : tuple of int, default=(512,)
         Widths of the encoder's hidden layers, outermost first; the decoder
         mirrors them. ``()`` gives a single-layer autoencoder.
 
@@ -252,7 +252,7 @@ class BaseAutoencoder(
         self,
         n_components=2,
         *,
-        hidden_layer_sizes=(256, 128),
+        hidden_layer_sizes=(512,),
         activation="relu",
         code_activation="identity",
         architecture=None,

@@ -110,7 +110,7 @@ class DenoisingAutoencoder(BaseAutoencoder):
         self,
         n_components=2,
         *,
-        hidden_layer_sizes=(256, 128),
+        hidden_layer_sizes=(512,),
         activation="relu",
         code_activation="identity",
         architecture=None,

@@ -128,7 +128,7 @@ class SparseAutoencoder(BaseAutoencoder):
         self,
         n_components=2,
         *,
-        hidden_layer_sizes=(256, 128),
+        hidden_layer_sizes=(512,),
         activation="relu",
         code_activation="relu",
         architecture=None,

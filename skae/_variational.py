@@ -130,7 +130,7 @@ class VariationalAutoencoder(BaseAutoencoder):
         self,
         n_components=2,
         *,
-        hidden_layer_sizes=(256, 128),
+        hidden_layer_sizes=(512,),
         activation="relu",
         code_activation="identity",
         architecture=None,

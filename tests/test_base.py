@@ -1,6 +1,5 @@
 """Behaviour every skae estimator shares through the base class."""
 
-import inspect
 import io
 import pickle
 import warnings
@@ -9,6 +8,7 @@ import joblib
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _families import public_estimators
 from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
@@ -21,21 +21,9 @@ from sklearn.svm import SVC
 from sklearn.utils._param_validation import InvalidParameterError
 from skorch.callbacks import Callback
 
-import skae
 from skae import Autoencoder
-from skae._base import BaseAutoencoder
 
 FAST = {"max_iter": 3, "hidden_layer_sizes": (16,), "random_state": 0, "device": "cpu"}
-
-
-def public_estimators():
-    """Every public estimator class of skae (aliases once)."""
-    classes = {
-        obj
-        for name in skae.__all__
-        if inspect.isclass(obj := getattr(skae, name)) and issubclass(obj, BaseAutoencoder)
-    }
-    return sorted(classes, key=lambda cls: cls.__name__)
 
 
 ESTIMATORS = pytest.mark.parametrize("Estimator", public_estimators(), ids=lambda c: c.__name__)

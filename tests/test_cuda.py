@@ -19,14 +19,13 @@ import joblib
 import numpy as np
 import pytest
 import torch
+from _families import public_estimators
 from sklearn.base import clone
 from sklearn.datasets import load_digits
 from skorch.callbacks import Callback
 from skorch.dataset import Dataset
 
-import skae
 from skae import Autoencoder
-from skae._base import BaseAutoencoder
 from skae._net import TensorBatchIterator
 
 HAS_CUDA = torch.cuda.is_available()
@@ -40,13 +39,7 @@ def needs_cuda(test):
 
 DEVICES = ["cpu", pytest.param("cuda", marks=[pytest.mark.cuda, _skip_without_cuda])]
 
-FAMILIES = list(
-    dict.fromkeys(
-        obj
-        for obj in (getattr(skae, name) for name in skae.__all__)
-        if isinstance(obj, type) and issubclass(obj, BaseAutoencoder)
-    )
-)
+FAMILIES = public_estimators()
 
 
 @pytest.fixture(scope="module")

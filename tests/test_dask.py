@@ -14,24 +14,17 @@ import numpy as np
 import pytest
 import threadpoolctl
 import torch
+from _families import public_estimators
 from sklearn.base import clone
 from sklearn.datasets import load_digits
 
-import skae
 from skae import Autoencoder
-from skae._base import BaseAutoencoder
 
 da = pytest.importorskip("dask.array")
 dask_ml_wrappers = pytest.importorskip("dask_ml.wrappers")
 distributed = pytest.importorskip("dask.distributed")
 
-FAMILIES = list(
-    dict.fromkeys(
-        obj
-        for obj in (getattr(skae, name) for name in skae.__all__)
-        if isinstance(obj, type) and issubclass(obj, BaseAutoencoder)
-    )
-)
+FAMILIES = public_estimators()
 
 
 @pytest.fixture(scope="module")

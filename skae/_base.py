@@ -502,15 +502,7 @@ class BaseAutoencoder(
                 self.net_.history = history
         epochs_before = self._completed_epochs()
         epochs = 1 if incremental else self.max_iter
-        try:
-            self.net_.partial_fit(data, epochs=epochs)
-        finally:
-            # Drop what only a running fit needs (the guard's weight snapshot, the
-            # epoch's running sums): they are device tensors outside skorch's
-            # device-mapped state, and would stop a GPU-trained model from
-            # unpickling where there is no GPU.
-            dict(self.net_.callbacks_)["divergence_guard"].snapshot_ = None
-            self.net_.part_sums_ = {}
+        self.net_.partial_fit(data, epochs=epochs)
         self._read_history()
         if not incremental:
             stopper = dict(self.net_.callbacks_)["early_stopping"]

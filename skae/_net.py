@@ -143,6 +143,11 @@ class DivergenceGuard(Callback):
             copy.deepcopy(net.optimizer_.state_dict()),
         )
 
+    def on_train_end(self, net, **kwargs):
+        # The copy is only needed while training; don't keep a second set of
+        # weights (and Adam's moments) in a fitted model.
+        self.snapshot_ = None
+
     def on_epoch_end(self, net, **kwargs):
         loss = net.history[-1, "train_loss"]
         # The last optimizer step comes after the last finite loss: check the
@@ -153,6 +158,7 @@ class DivergenceGuard(Callback):
         module_state, optimizer_state = self.snapshot_
         net.module_.load_state_dict(module_state)
         net.optimizer_.load_state_dict(optimizer_state)
+        self.snapshot_ = None
         del net.history[-1]
         raise ValueError(
             f"Training diverged: the training loss became {loss} "
@@ -211,6 +217,7 @@ class AutoencoderNet(NeuralNet):
         super().on_epoch_end(net, **kwargs)
         for name, total in self.part_sums_.items():
             self.history.record(f"train_{name}", float(total) / self.part_count_)
+        self.part_sums_ = {}
 
 
 def _to_plain(value):

@@ -207,6 +207,15 @@ def test_diverging_fit_raises_and_keeps_finite_weights(Estimator, X):
     assert np.isfinite(codes.detach().numpy()).all()
 
 
+@ESTIMATORS
+def test_fitted_model_keeps_no_copy_of_its_weights(Estimator, X):
+    est = fast(Estimator).fit(X)
+    # The divergence guard's per-epoch copy (weights and Adam moments) and the
+    # epoch's running loss sums are gone once training ends.
+    assert dict(est.net_.callbacks_)["divergence_guard"].snapshot_ is None
+    assert est.net_.part_sums_ == {}
+
+
 def test_fit_still_improving_at_max_iter_warns(X):
     with pytest.warns(ConvergenceWarning, match="max_iter=2") as record:
         Autoencoder(**FAST | {"max_iter": 2}).fit(X)

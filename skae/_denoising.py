@@ -52,13 +52,14 @@ class DenoisingAutoencoder(BaseAutoencoder):
         units of the data for ``"gaussian"``. The default masks a quarter of
         the values, as in Vincent et al. (2010). Measured on the digits
         (scaled to [0, 1], 1347 training and 450 test rows) with
-        ``n_components=128`` and ``max_iter=100``: test digits masked the
-        same way are reconstructed to a mean squared error of 0.019 from
-        the clean digits, against 0.037 for the plain overcomplete
-        :class:`Autoencoder` (the masked digits themselves are at 0.058);
-        the price is a clean-test reconstruction error of 0.014 against
-        0.006. ``noise_level=0.5`` widens the gap (0.031 against 0.079 on
-        digits masked at 0.5).
+        ``n_components=128``, the default network and ``max_iter=100``:
+        test digits masked the same way are reconstructed to a mean squared
+        error of 0.016 from the clean digits, against 0.048 for the plain
+        overcomplete :class:`Autoencoder`, which mostly copies its input
+        (the masked digits themselves are at 0.058); the price is a
+        clean-test reconstruction error of 0.009 against 0.0003.
+        ``noise_level=0.5`` widens the gap (0.027 against 0.091 on digits
+        masked at 0.5, themselves at 0.116).
 
     Attributes
     ----------

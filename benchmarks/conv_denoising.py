@@ -109,7 +109,8 @@ def main(argv=None):
         "device": "cpu",
         "random_state": args.seed,
     }
-    models = {"MLP 784-256-128-k (default)": DenoisingAutoencoder(**common)}
+    widths = "-".join(str(w) for w in DenoisingAutoencoder().hidden_layer_sizes)
+    models = {f"MLP {X_train.shape[1]}-{widths}-k (default)": DenoisingAutoencoder(**common)}
     for upsampling in args.upsampling.split(","):
         conv = ConvolutionalArchitecture((side, side), channels=channels, upsampling=upsampling)
         name = f"conv {channels}, {upsampling}" + (

@@ -7,7 +7,12 @@ from torch import nn
 
 __all__ = ["ACTIVATIONS", "make_activation", "init_parameters_"]
 
-#: Names of elementwise activations, as in scikit-learn's MLP estimators.
+#: Activation module classes by name, as in scikit-learn's MLP estimators.
+#:
+#: A dict from ``"identity"``, ``"relu"``, ``"tanh"`` and ``"logistic"`` (the
+#: values of scikit-learn's ``activation``) to the ``torch.nn`` class of that
+#: elementwise function: ``nn.Identity``, ``nn.ReLU``, ``nn.Tanh`` and
+#: ``nn.Sigmoid``. :func:`make_activation` builds a fresh instance from a name.
 ACTIVATIONS = {
     "identity": nn.Identity,
     "relu": nn.ReLU,
@@ -17,7 +22,33 @@ ACTIVATIONS = {
 
 
 def make_activation(name):
-    """Return a new activation module for ``name`` (a key of ``ACTIVATIONS``)."""
+    """Return a new activation module by its name.
+
+    Parameters
+    ----------
+    name : {"identity", "relu", "tanh", "logistic"}
+        A key of :data:`ACTIVATIONS`, spelt as scikit-learn's ``activation``.
+
+    Returns
+    -------
+    module : torch.nn.Module
+        A fresh instance of ``ACTIVATIONS[name]``; it has no parameters and
+        maps a tensor to one of the same shape.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not a key of ``ACTIVATIONS``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skae.nn import make_activation
+    >>> make_activation("logistic")
+    Sigmoid()
+    >>> make_activation("relu")(torch.tensor([-1.0, 2.0]))
+    tensor([0., 2.])
+    """
     try:
         return ACTIVATIONS[name]()
     except KeyError:
@@ -57,6 +88,19 @@ def init_parameters_(module, generator):
     TypeError
         If a parameter is covered by none of the rules above, which would
         silently make fits depend on the global random state.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skae.nn import MLPEncoder, init_parameters_
+    >>> a = MLPEncoder(4, (8,), 2, activation="relu", code_activation="identity")
+    >>> b = MLPEncoder(4, (8,), 2, activation="relu", code_activation="identity")
+    >>> _ = init_parameters_(a, torch.Generator().manual_seed(0))
+    >>> _ = init_parameters_(b, torch.Generator().manual_seed(0))
+    >>> all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    True
+    >>> bool(a[0].bias.abs().max() <= 1 / 4**0.5)  # bounded by 1 / sqrt(fan_in)
+    True
     """
     covered = set()
     with torch.no_grad():

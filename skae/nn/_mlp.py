@@ -30,6 +30,16 @@ class MLPEncoder(nn.Sequential):
     Input ``(n, n_features)``, output ``(n, n_components)``. The linear layers
     are the attribute ``linears`` (outermost first), which a tied decoder
     reuses.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skae.nn import MLPEncoder
+    >>> encoder = MLPEncoder(64, (32, 16), 2, activation="relu", code_activation="identity")
+    >>> encoder(torch.zeros(5, 64)).shape
+    torch.Size([5, 2])
+    >>> encoder[-1]  # the code activation
+    Identity()
     """
 
     def __init__(self, n_features, hidden_layer_sizes, n_components, activation, code_activation):
@@ -43,7 +53,15 @@ class MLPEncoder(nn.Sequential):
 
     @property
     def linears(self):
-        """The linear layers, outermost first."""
+        """The linear layers, outermost first.
+
+        Examples
+        --------
+        >>> from skae.nn import MLPEncoder
+        >>> encoder = MLPEncoder(64, (32, 16), 2, activation="relu", code_activation="identity")
+        >>> [tuple(layer.weight.shape) for layer in encoder.linears]
+        [(32, 64), (16, 32), (2, 16)]
+        """
         return [m for m in self if isinstance(m, nn.Linear)]
 
 
@@ -53,6 +71,35 @@ class MLPDecoder(nn.Sequential):
     The last layer is linear: the caller applies the output non-linearity
     (see :class:`~skae.nn.AutoencoderModule`). ``hidden_layer_sizes`` is
     given in encoder order and mirrored.
+
+    Parameters
+    ----------
+    n_components : int
+        Width of the code, the decoder's input.
+    hidden_layer_sizes : tuple of int
+        Widths of the encoder's hidden layers, outermost first; the decoder
+        goes through them in reverse order.
+    n_features : int
+        Width of the reconstructed rows.
+    activation : str
+        Activation after every hidden layer (a key of ``ACTIVATIONS``); none
+        follows the last layer.
+
+    Notes
+    -----
+    Input ``(n, n_components)``, output ``(n, n_features)`` pre-activations.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skae.nn import MLPDecoder
+    >>> decoder = MLPDecoder(2, (32, 16), 64, activation="relu")
+    >>> decoder(torch.zeros(5, 2)).shape
+    torch.Size([5, 64])
+    >>> [layer.out_features for layer in decoder if isinstance(layer, torch.nn.Linear)]
+    [16, 32, 64]
+    >>> decoder[-1]  # no activation after the last layer
+    Linear(in_features=32, out_features=64, bias=True)
     """
 
     def __init__(self, n_components, hidden_layer_sizes, n_features, activation):
@@ -78,6 +125,21 @@ class TiedMLPDecoder(nn.Module):
         The encoder whose linear layers are mirrored.
     activation : str
         Activation after every decoder layer but the last.
+
+    Notes
+    -----
+    Input ``(n, n_components)``, output ``(n, n_features)`` pre-activations.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skae.nn import MLPEncoder, TiedMLPDecoder
+    >>> encoder = MLPEncoder(64, (32,), 2, activation="relu", code_activation="identity")
+    >>> decoder = TiedMLPDecoder(encoder, activation="relu")
+    >>> decoder(torch.zeros(5, 2)).shape
+    torch.Size([5, 64])
+    >>> [tuple(p.shape) for p in decoder.parameters()]  # only the biases are its own
+    [(32,), (64,)]
     """
 
     def __init__(self, encoder, activation):
@@ -100,7 +162,34 @@ class TiedMLPDecoder(nn.Module):
         return h
 
     def reset_parameters_from(self, generator):
-        """Zero the decoder biases; return them (see ``init_parameters_``)."""
+        """Zero the decoder biases and return them.
+
+        Called by :func:`init_parameters_`, under ``torch.no_grad()``.
+
+        Parameters
+        ----------
+        generator : torch.Generator
+            Unused: the biases start at zero, and the weights are the
+            encoder's, initialised with it.
+
+        Returns
+        -------
+        params : list of torch.nn.Parameter
+            The biases, innermost layer first, which ``init_parameters_``
+            then counts as initialised.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from skae.nn import MLPEncoder, TiedMLPDecoder
+        >>> encoder = MLPEncoder(4, (3,), 2, activation="relu", code_activation="identity")
+        >>> decoder = TiedMLPDecoder(encoder, activation="relu")
+        >>> with torch.no_grad():
+        ...     _ = decoder.biases[0].fill_(1.0)
+        ...     params = decoder.reset_parameters_from(torch.Generator())
+        >>> [p.abs().sum().item() for p in params]
+        [0.0, 0.0]
+        """
         for bias in self.biases:
             bias.zero_()
         return list(self.biases)

@@ -30,6 +30,27 @@ class AutoencoderModule(nn.Module):
     ``x``), ``"code"`` (the encoder output), ``"input"`` (the possibly
     corrupted input the encoder saw) and, for a logistic output,
     ``"logits"``. Loss functions read what they need from it.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skae.nn import AutoencoderModule, MaskingNoise, MLPDecoder, MLPEncoder
+    >>> module = AutoencoderModule(
+    ...     MLPEncoder(8, (4,), 2, activation="relu", code_activation="identity"),
+    ...     MLPDecoder(2, (4,), 8, activation="relu"),
+    ...     corruption=MaskingNoise(0.5, seed=0),
+    ...     output_activation="logistic",
+    ... )
+    >>> x = torch.rand(3, 8, generator=torch.Generator().manual_seed(0))
+    >>> out = module(x)
+    >>> sorted(out)
+    ['code', 'input', 'logits', 'reconstruction']
+    >>> out["code"].shape, out["reconstruction"].shape
+    (torch.Size([3, 2]), torch.Size([3, 8]))
+    >>> torch.equal(out["reconstruction"], torch.sigmoid(out["logits"]))
+    True
+    >>> torch.equal(module.eval()(x)["input"], x)  # no corruption in eval mode
+    True
     """
 
     def __init__(self, encoder, decoder, corruption=None, output_activation="identity"):
@@ -42,11 +63,67 @@ class AutoencoderModule(nn.Module):
         self.output_activation = output_activation
 
     def encode(self, x):
-        """Return the code of ``x`` (no corruption in eval mode)."""
+        """Return the code of ``x``.
+
+        The corruption, which ``forward`` applies in training mode, is
+        skipped: ``x`` is encoded as given.
+
+        Parameters
+        ----------
+        x : Tensor of shape (n, n_features)
+            Rows to encode.
+
+        Returns
+        -------
+        code : Tensor of shape (n, n_components)
+            The encoder's output.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from skae.nn import AutoencoderModule, MLPDecoder, MLPEncoder
+        >>> module = AutoencoderModule(
+        ...     MLPEncoder(8, (4,), 2, activation="relu", code_activation="identity"),
+        ...     MLPDecoder(2, (4,), 8, activation="relu"),
+        ... )
+        >>> x = torch.rand(3, 8)
+        >>> module.encode(x).shape
+        torch.Size([3, 2])
+        >>> torch.equal(module.encode(x), module.encoder(x))
+        True
+        """
         return self.encoder(x)
 
     def decode(self, code):
-        """Return the reconstruction of ``code``."""
+        """Return the reconstruction of ``code``.
+
+        Parameters
+        ----------
+        code : Tensor of shape (n, n_components)
+            Codes, for example from :meth:`encode`.
+
+        Returns
+        -------
+        reconstruction : Tensor of shape (n, n_features)
+            The decoder's output, through the sigmoid when
+            ``output_activation="logistic"``.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from skae.nn import AutoencoderModule, MLPDecoder, MLPEncoder
+        >>> module = AutoencoderModule(
+        ...     MLPEncoder(8, (4,), 2, activation="relu", code_activation="identity"),
+        ...     MLPDecoder(2, (4,), 8, activation="relu"),
+        ...     output_activation="logistic",
+        ... )
+        >>> x = torch.rand(3, 8)
+        >>> reconstruction = module.decode(module.encode(x))
+        >>> reconstruction.shape
+        torch.Size([3, 8])
+        >>> torch.equal(reconstruction, module.eval()(x)["reconstruction"])
+        True
+        """
         return self._reconstruct(self.decoder(code))[0]
 
     def _reconstruct(self, out):

@@ -68,6 +68,17 @@ def gaussian_nll(target, mean, log_scale):
     Tensor of shape (n,)
         ``sum(0.5 * ((target - mean) / sigma)**2 + log(sigma) + 0.5 * log(2 pi))``
         over the ``d`` features.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skae.nn import gaussian_nll
+    >>> target, mean = torch.randn(2, 3, 4, generator=torch.Generator().manual_seed(0))
+    >>> log_scale = torch.tensor(0.5)
+    >>> normal = torch.distributions.Normal(mean, log_scale.exp())
+    >>> expected = -normal.log_prob(target).sum(dim=1)
+    >>> torch.allclose(gaussian_nll(target, mean, log_scale), expected)
+    True
     """
     z = (target - mean) * torch.exp(-log_scale)
     return (0.5 * z.pow(2) + log_scale + 0.5 * _LOG_2PI).flatten(1).sum(dim=1)
@@ -87,6 +98,18 @@ def bernoulli_nll(logits, target):
     -------
     Tensor of shape (n,)
         The negative Bernoulli log-likelihood summed over the ``d`` features.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skae.nn import bernoulli_nll
+    >>> generator = torch.Generator().manual_seed(0)
+    >>> logits = torch.randn(3, 4, generator=generator)
+    >>> target = (torch.rand(3, 4, generator=generator) > 0.5).float()
+    >>> bernoulli = torch.distributions.Bernoulli(logits=logits)
+    >>> expected = -bernoulli.log_prob(target).sum(dim=1)
+    >>> torch.allclose(bernoulli_nll(logits, target), expected)
+    True
     """
     loss = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
     return loss.flatten(1).sum(dim=1)
@@ -106,6 +129,24 @@ class GaussianSampler(nn.Module):
     seed : int, default=0
         Seed of the noise generator. :func:`skae.nn.init_parameters_` sets
         it from its generator through :meth:`reset_parameters_from`.
+
+    Notes
+    -----
+    ``forward(mean, log_var)`` takes two tensors of shape ``(n, k)`` and
+    returns one of that shape.
+
+    Examples
+    --------
+    >>> import math
+    >>> import torch
+    >>> from skae.nn import GaussianSampler
+    >>> sampler = GaussianSampler(seed=0)
+    >>> mean = torch.zeros(10_000, 1)
+    >>> log_var = torch.full((10_000, 1), math.log(4.0))
+    >>> round(sampler(mean, log_var).std().item(), 1)  # training mode: mean + 2 * eps
+    2.0
+    >>> torch.equal(sampler.eval()(mean, log_var), mean)
+    True
     """
 
     def __init__(self, seed=0):
@@ -122,7 +163,33 @@ class GaussianSampler(nn.Module):
         return mean + torch.exp(0.5 * log_var) * eps.to(mean.dtype)
 
     def reset_parameters_from(self, generator):
-        """Draw a new noise seed from ``generator``; there are no parameters to return."""
+        """Draw a new noise seed from ``generator``.
+
+        Called by :func:`init_parameters_`, so that a module initialised
+        from a seeded generator also draws the same noise.
+
+        Parameters
+        ----------
+        generator : torch.Generator
+            Source of the new ``seed``.
+
+        Returns
+        -------
+        params : list
+            Empty: the sampler has no parameters.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from skae.nn import GaussianSampler
+        >>> sampler = GaussianSampler()
+        >>> sampler.reset_parameters_from(torch.Generator().manual_seed(0))
+        []
+        >>> seed = sampler.seed
+        >>> _ = sampler.reset_parameters_from(torch.Generator().manual_seed(0))
+        >>> sampler.seed == seed  # the same generator state, the same seed
+        True
+        """
         self.seed = int(torch.randint(0, 2**62, (1,), generator=generator))
         self._generator = None
         return []
@@ -160,6 +227,21 @@ class VariationalModule(nn.Module):
     mean in evaluation mode), ``"reconstruction"`` (decoded ``code``),
     ``"input"``, and ``"logits"`` or ``"log_scale"`` for the likelihood.
     ``encode`` returns the posterior mean, ``decode`` the likelihood's mean.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skae.nn import MLPDecoder, MLPEncoder, VariationalModule
+    >>> module = VariationalModule(
+    ...     MLPEncoder(8, (16,), 2 * 3, activation="relu", code_activation="identity"),
+    ...     MLPDecoder(3, (16,), 8, activation="relu"),
+    ...     n_components=3,
+    ... )
+    >>> out = module(torch.rand(5, 8))
+    >>> sorted(out)
+    ['code', 'input', 'log_var', 'logits', 'mean', 'reconstruction']
+    >>> out["mean"].shape, out["code"].shape, out["reconstruction"].shape
+    (torch.Size([5, 3]), torch.Size([5, 3]), torch.Size([5, 8]))
     """
 
     def __init__(self, encoder, decoder, n_components, likelihood="bernoulli", corruption=None):
@@ -178,29 +260,169 @@ class VariationalModule(nn.Module):
             self.log_scale = nn.Parameter(torch.zeros(1))
 
     def reset_parameters_from(self, generator):
-        """Start the Gaussian likelihood at unit variance; return its parameter."""
+        """Start the Gaussian likelihood at unit variance.
+
+        Called by :func:`init_parameters_`, under ``torch.no_grad()``.
+
+        Parameters
+        ----------
+        generator : torch.Generator
+            Unused: the start is fixed, ``log_scale = 0``.
+
+        Returns
+        -------
+        params : list of torch.nn.Parameter
+            ``[log_scale]`` for a Gaussian likelihood, empty for a Bernoulli
+            one.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from skae.nn import MLPDecoder, MLPEncoder, VariationalModule
+        >>> module = VariationalModule(
+        ...     MLPEncoder(8, (16,), 2 * 3, activation="relu", code_activation="identity"),
+        ...     MLPDecoder(3, (16,), 8, activation="relu"),
+        ...     n_components=3,
+        ...     likelihood="gaussian",
+        ... )
+        >>> with torch.no_grad():
+        ...     _ = module.log_scale.fill_(1.0)
+        ...     params = module.reset_parameters_from(torch.Generator())
+        >>> params[0] is module.log_scale, module.log_scale.item()
+        (True, 0.0)
+        """
         if self.likelihood != "gaussian":
             return []
         self.log_scale.zero_()
         return [self.log_scale]
 
     def posterior(self, x):
-        """Return the posterior ``(mean, log_var)``, each of shape ``(n, n_components)``."""
+        """Return the parameters of the Gaussian posterior ``q(z | x)``.
+
+        Parameters
+        ----------
+        x : Tensor of shape (n, n_features)
+            Rows to encode, used as given (no corruption).
+
+        Returns
+        -------
+        mean : Tensor of shape (n, n_components)
+            The first ``n_components`` outputs of the encoder.
+        log_var : Tensor of shape (n, n_components)
+            The other ``n_components`` outputs, clipped to [-30, 20] so that
+            ``exp(log_var)`` stays finite in float32.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from skae.nn import MLPDecoder, MLPEncoder, VariationalModule
+        >>> module = VariationalModule(
+        ...     MLPEncoder(8, (16,), 2 * 3, activation="relu", code_activation="identity"),
+        ...     MLPDecoder(3, (16,), 8, activation="relu"),
+        ...     n_components=3,
+        ... )
+        >>> mean, log_var = module.posterior(torch.rand(5, 8))
+        >>> mean.shape, log_var.shape
+        (torch.Size([5, 3]), torch.Size([5, 3]))
+        """
         h = self.encoder(x)
         k = self.n_components
         return h[:, :k], h[:, k:].clamp(_LOG_VAR_MIN, _LOG_VAR_MAX)
 
     def encode(self, x):
-        """Return the posterior mean of ``x``."""
+        """Return the posterior mean of ``x``, its deterministic code.
+
+        Parameters
+        ----------
+        x : Tensor of shape (n, n_features)
+            Rows to encode, used as given (no corruption).
+
+        Returns
+        -------
+        mean : Tensor of shape (n, n_components)
+            The mean of ``q(z | x)``, as returned first by :meth:`posterior`.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from skae.nn import MLPDecoder, MLPEncoder, VariationalModule
+        >>> module = VariationalModule(
+        ...     MLPEncoder(8, (16,), 2 * 3, activation="relu", code_activation="identity"),
+        ...     MLPDecoder(3, (16,), 8, activation="relu"),
+        ...     n_components=3,
+        ... )
+        >>> x = torch.rand(5, 8)
+        >>> module.encode(x).shape
+        torch.Size([5, 3])
+        >>> torch.equal(module.encode(x), module.eval()(x)["code"])  # eval codes are means
+        True
+        """
         return self.posterior(x)[0]
 
     def decode(self, z):
-        """Return the mean of the likelihood ``p(x | z)``."""
+        """Return the mean of the likelihood ``p(x | z)``.
+
+        Parameters
+        ----------
+        z : Tensor of shape (n, n_components)
+            Latents, for example posterior means or draws from the prior.
+
+        Returns
+        -------
+        reconstruction : Tensor of shape (n, n_features)
+            Per-feature probabilities (the sigmoid of the decoder output) for
+            a Bernoulli likelihood, the decoder output for a Gaussian one.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from skae.nn import MLPDecoder, MLPEncoder, VariationalModule
+        >>> module = VariationalModule(
+        ...     MLPEncoder(8, (16,), 2 * 3, activation="relu", code_activation="identity"),
+        ...     MLPDecoder(3, (16,), 8, activation="relu"),
+        ...     n_components=3,
+        ... )
+        >>> x = module.decode(torch.randn(4, 3))  # rows from the prior
+        >>> x.shape
+        torch.Size([4, 8])
+        >>> bool(((x > 0) & (x < 1)).all())  # Bernoulli probabilities
+        True
+        """
         out = self.decoder(z)
         return torch.sigmoid(out) if self.likelihood == "bernoulli" else out
 
     def likelihood_terms(self, z):
-        """Return the likelihood's mean for latents ``z`` and a dict of its parameters."""
+        """Return the likelihood ``p(x | z)``: its mean and its parameters.
+
+        Parameters
+        ----------
+        z : Tensor of shape (n, n_components)
+            Latents.
+
+        Returns
+        -------
+        reconstruction : Tensor of shape (n, n_features)
+            The mean of the likelihood, as :meth:`decode` returns it.
+        params : dict
+            ``{"logits": Tensor of shape (n, n_features)}`` for a Bernoulli
+            likelihood, ``{"log_scale": Tensor of shape (1,)}`` (the learned
+            log standard deviation) for a Gaussian one: what
+            :class:`NegativeLogLikelihood` reads besides the mean.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from skae.nn import MLPDecoder, MLPEncoder, VariationalModule
+        >>> module = VariationalModule(
+        ...     MLPEncoder(8, (16,), 2 * 3, activation="relu", code_activation="identity"),
+        ...     MLPDecoder(3, (16,), 8, activation="relu"),
+        ...     n_components=3,
+        ...     likelihood="gaussian",
+        ... )
+        >>> reconstruction, params = module.likelihood_terms(torch.zeros(4, 3))
+        >>> reconstruction.shape, params["log_scale"].shape
+        (torch.Size([4, 8]), torch.Size([1]))
+        """
         out = self.decoder(z)
         if self.likelihood == "bernoulli":
             return torch.sigmoid(out), {"logits": out}
@@ -236,6 +458,14 @@ class NegativeLogLikelihood(nn.Module):
     negative log-likelihood *summed* over the features, the scale at which it
     is comparable with the KL term of the ELBO (a per-feature mean would let
     the KL term win and collapse the posterior).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skae.nn import NegativeLogLikelihood
+    >>> output = {"logits": torch.zeros(2, 3)}
+    >>> NegativeLogLikelihood("bernoulli")(output, torch.ones(2, 3))  # 3 * log 2
+    tensor([2.0794, 2.0794])
     """
 
     def __init__(self, likelihood="bernoulli"):

@@ -132,6 +132,16 @@ class ConvolutionalArchitecture(BaseEstimator):
         ValueError
             If ``image_shape`` is malformed or does not hold ``n_features``
             values.
+
+        Examples
+        --------
+        >>> from skae import ConvolutionalArchitecture
+        >>> ConvolutionalArchitecture(image_shape=(8, 8)).image_shape_for(64)
+        (1, 8, 8)
+        >>> ConvolutionalArchitecture(image_shape=(3, 4, 4)).image_shape_for(48)
+        (3, 4, 4)
+        >>> ConvolutionalArchitecture().image_shape_for(10)  # rows as 1-D signals
+        (1, 1, 10)
         """
         if self.image_shape is None:
             return (1, 1, int(n_features))
@@ -190,6 +200,18 @@ class ConvolutionalArchitecture(BaseEstimator):
             Maps ``(n, n_features)`` rows to ``(n, code_width)`` codes.
         decoder : skae.nn.ConvDecoder
             Maps codes to ``(n, n_features)`` pre-activations.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from skae import ConvolutionalArchitecture
+        >>> conv = ConvolutionalArchitecture(image_shape=(8, 8), channels=(4, 8))
+        >>> encoder, decoder = conv.build(64, code_width=3, code_activation="identity")
+        >>> code = encoder(torch.zeros(5, 64))
+        >>> code.shape, decoder(code).shape
+        (torch.Size([5, 3]), torch.Size([5, 64]))
+        >>> encoder is not conv.build(64, 3, "identity")[0]  # fresh modules every call
+        True
         """
         channels = self._check_params()
         shape = self.image_shape_for(n_features)

@@ -225,6 +225,22 @@ class VariationalAutoencoder(BaseAutoencoder):
             ``E_q[log p(x | z)] - KL(q(z | x) || N(0, I))`` per row, in nats,
             the expectation taken over 16 fixed draws and computed in
             float64 (see Notes).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.datasets import load_digits
+        >>> from skae import VAE
+        >>> X = load_digits().data[:200] / 16
+        >>> vae = VAE(n_components=2, hidden_layer_sizes=(32,), loss="bce", max_iter=3,
+        ...           random_state=0).fit(X)
+        >>> scores = vae.score_samples(X[:5])
+        >>> scores.shape, scores.dtype
+        ((5,), dtype('float64'))
+        >>> bool((scores < 0).all())  # a cross-entropy and a KL, both non-negative
+        True
+        >>> np.allclose(vae.score_samples(X[:1]), scores[:1])  # alone as in a batch
+        True
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
@@ -262,6 +278,22 @@ class VariationalAutoencoder(BaseAutoencoder):
             The mean of ``p(x | z)`` for each latent ``z ~ N(0, I)``: pixel
             probabilities with ``loss="bce"``, Gaussian means with
             ``loss="mse"``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.datasets import load_digits
+        >>> from skae import VAE
+        >>> X = load_digits().data[:200] / 16
+        >>> vae = VAE(n_components=2, hidden_layer_sizes=(32,), loss="bce", max_iter=3,
+        ...           random_state=0).fit(X)
+        >>> rows = vae.sample(4, random_state=0)
+        >>> rows.shape
+        (4, 64)
+        >>> bool(((rows > 0) & (rows < 1)).all())  # pixel probabilities
+        True
+        >>> np.array_equal(vae.sample(4, random_state=0), rows)
+        True
         """
         check_is_fitted(self)
         if not isinstance(n_samples, Integral) or n_samples < 1:

@@ -58,6 +58,16 @@ class ConvEncoder(nn.Module):
     Notes
     -----
     Input ``(n, C * H * W)``, output ``(n, n_components)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skae.nn import ConvEncoder
+    >>> encoder = ConvEncoder((1, 8, 8), channels=(4, 8), n_components=2)
+    >>> encoder(torch.zeros(5, 64)).shape
+    torch.Size([5, 2])
+    >>> encoder.code  # 8 channels of 2 x 2 after two stride-2 convolutions
+    Linear(in_features=32, out_features=2, bias=True)
     """
 
     def __init__(
@@ -135,6 +145,21 @@ class ConvDecoder(nn.Module):
     -----
     Input ``(n, n_components)``, output ``(n, C * H * W)`` pre-activations
     (the caller applies the output non-linearity).
+
+    Examples
+    --------
+    Odd sizes come back exactly: 7 x 9 is encoded through 4 x 5 and 2 x 3.
+
+    >>> import torch
+    >>> from skae.nn import ConvDecoder
+    >>> decoder = ConvDecoder((1, 7, 9), channels=(4, 8), n_components=2)
+    >>> decoder.start_shape
+    (8, 2, 3)
+    >>> decoder(torch.zeros(5, 2)).shape  # 7 * 9 values per row
+    torch.Size([5, 63])
+    >>> transposed = ConvDecoder((1, 7, 9), (4, 8), 2, upsampling="transposed")
+    >>> transposed(torch.zeros(5, 2)).shape
+    torch.Size([5, 63])
     """
 
     def __init__(

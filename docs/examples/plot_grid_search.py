@@ -18,8 +18,9 @@ reduced features and classifies the digits with a support vector machine
 #
 # ``"reduce"`` takes either a PCA or an :class:`~skae.Autoencoder`; the
 # parameters after it are searched for whichever estimator stands in that
-# step. The autoencoder has the default 256-128 hidden layers and trains for
-# 60 epochs, so that the whole search (24 fits and a refit) takes seconds.
+# step. The autoencoder has the default network (one hidden layer of 512
+# units) and trains for 60 epochs, so that the whole search (24 fits and a
+# refit) takes seconds.
 
 import warnings
 

@@ -71,10 +71,6 @@ numpydoc_validation_exclude = {
     # Inherited from scikit-learn, documented there.
     r"\.(get_params|set_params|fit_transform|set_output|get_feature_names_out)$",
     r"\.(get_metadata_routing|set_\w+_request)$",
-    # Known gaps in skae.nn (listed in docs/README.md); delete a line once its
-    # docstring passes, so that the build keeps it passing.
-    r"^skae\.nn\.JacobianProjectionModule$",
-    r"^skae\.nn\.(l1_activity|contractive_penalty_closed_form)$",
 }
 
 # -- HTML --------------------------------------------------------------------

@@ -28,12 +28,24 @@ def l1_activity(code):
 
     Parameters
     ----------
-    code : Tensor of shape (n, n_components)
+    code : Tensor of shape (n, n_components) or (n, ...)
+        The code of each row. A code with more than one dimension per row,
+        such as a convolutional feature map, is summed over all of them.
 
     Returns
     -------
     Tensor of shape (n,)
-        ``code.abs().sum(dim=1)``.
+        ``code.abs().sum(dim=1)``: the L1 norm of each row's code.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skae.nn import l1_activity
+    >>> code = torch.tensor([[1.0, -2.0, 0.5], [0.0, 0.0, -3.0]])
+    >>> l1_activity(code)  # 1 + 2 + 0.5 and 3
+    tensor([3.5000, 3.0000])
+    >>> torch.equal(l1_activity(code), torch.linalg.vector_norm(code, ord=1, dim=1))
+    True
     """
     return code.abs().flatten(1).sum(dim=1)
 
@@ -91,6 +103,20 @@ def activation_derivative(output, activation):
     -------
     Tensor of the same shape as ``output``
         ``s'(a)``: ``h (1 - h)``, ``1 - h**2``, ``1[h > 0]`` or ones.
+
+    Examples
+    --------
+    The derivative computed from the output matches autograd's:
+
+    >>> import torch
+    >>> from skae.nn import activation_derivative
+    >>> a = torch.linspace(-2, 2, 5, requires_grad=True)
+    >>> h = torch.tanh(a)
+    >>> (grad,) = torch.autograd.grad(h.sum(), a)
+    >>> torch.allclose(activation_derivative(h.detach(), "tanh"), grad)
+    True
+    >>> activation_derivative(torch.tensor([0.5, 0.9]), "logistic")
+    tensor([0.2500, 0.0900])
     """
     if activation == "logistic":
         return output * (1 - output)
@@ -123,6 +149,8 @@ def contractive_penalty_closed_form(code, weight, activation):
     Returns
     -------
     Tensor of shape (n,)
+        ``||J||_F**2`` at each row, differentiable with respect to ``code``
+        and ``weight``.
 
     Examples
     --------
@@ -132,6 +160,21 @@ def contractive_penalty_closed_form(code, weight, activation):
     >>> weight = torch.ones(2, 3)
     >>> contractive_penalty_closed_form(code, weight, "logistic")  # 2 * 0.25**2 * 3
     tensor([0.3750])
+
+    It equals the squared Frobenius norm of the Jacobian computed by autograd,
+    here for a one-layer sigmoid encoder:
+
+    >>> from torch import nn
+    >>> from torch.autograd.functional import jacobian
+    >>> from skae.nn import init_parameters_
+    >>> generator = torch.Generator().manual_seed(0)
+    >>> linear = nn.Linear(4, 3)
+    >>> encoder = init_parameters_(nn.Sequential(linear, nn.Sigmoid()), generator)
+    >>> x = torch.randn(4, generator=generator)
+    >>> exact = jacobian(encoder, x).pow(2).sum()  # J has shape (3, 4)
+    >>> penalty = contractive_penalty_closed_form(encoder(x[None]), linear.weight, "logistic")
+    >>> torch.allclose(penalty, exact)
+    True
     """
     slope = activation_derivative(code, activation)
     return slope.pow(2) @ weight.pow(2).sum(dim=1)
@@ -193,6 +236,30 @@ def encode_with_projection(encoder, x, generator=None):
     projection : Tensor of the same shape as ``code``
         ``J v`` for each row, differentiable with respect to the encoder's
         parameters.
+
+    Examples
+    --------
+    Over many sign vectors, the mean of ``||J v||**2`` approaches the
+    squared Frobenius norm of the Jacobian computed by autograd:
+
+    >>> import torch
+    >>> from torch import nn
+    >>> from torch.autograd.functional import jacobian
+    >>> from skae.nn import encode_with_projection, init_parameters_
+    >>> generator = torch.Generator().manual_seed(0)
+    >>> encoder = init_parameters_(nn.Sequential(nn.Linear(4, 3), nn.Tanh()), generator)
+    >>> x = torch.randn(1, 4, generator=generator)
+    >>> exact = jacobian(encoder, x).pow(2).sum()
+    >>> code, projection = encode_with_projection(
+    ...     encoder, x.repeat(10_000, 1), generator=generator
+    ... )
+    >>> code.shape, projection.shape
+    (torch.Size([10000, 3]), torch.Size([10000, 3]))
+    >>> torch.allclose(code, encoder(x))
+    True
+    >>> estimate = projection.pow(2).sum(dim=1).mean()
+    >>> bool(torch.isclose(estimate, exact, rtol=0.05))
+    True
     """
     directions = _rademacher(x.shape, generator, x.device, x.dtype)
     _prepare_forward_ad()
@@ -290,8 +357,17 @@ class JacobianProjectionModule(AutoencoderModule):
 
     Parameters
     ----------
-    encoder, decoder, corruption, output_activation
-        As for :class:`AutoencoderModule`.
+    encoder : torch.nn.Module
+        Maps ``(n, *input_shape)`` rows to codes, treating rows
+        independently (see :func:`encode_with_projection`).
+    decoder : torch.nn.Module
+        Maps codes back to pre-activations of the input's shape.
+    corruption : torch.nn.Module or None, default=None
+        Applied to the input before encoding, in training mode only; the
+        Jacobian is taken at the corrupted input.
+    output_activation : {"identity", "logistic"}, default="identity"
+        Non-linearity of the reconstruction, as for
+        :class:`AutoencoderModule`.
 
     Notes
     -----

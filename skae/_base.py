@@ -516,7 +516,32 @@ class BaseAutoencoder(
                     # _train <- fit <- scikit-learn's _fit_context <- the caller
                     stacklevel=4,
                 )
+            self._warn_about_constant_code_units(X)
         return self
+
+    def _warn_about_constant_code_units(self, X):
+        """Warn when code units take one value on every training row.
+
+        A unit that never varies (typically a ReLU code unit that no longer
+        activates) carries no information, so ``transform`` returns fewer
+        useful features than ``n_components``. Checked on up to 2,000 rows.
+        """
+        if X.shape[0] < 2:
+            return
+        codes = self.transform(X[:2000])
+        constant = int(np.sum(codes.max(axis=0) == codes.min(axis=0)))
+        if constant:
+            warnings.warn(
+                f"{constant} of the {self.n_components} code units of "
+                f"{type(self).__name__} take the same value on every training row, "
+                "so the code carries fewer useful features than n_components. With "
+                f"code_activation={self.code_activation!r} such units may have stopped "
+                "activating: use code_activation='identity', a larger n_components, "
+                "a weaker penalty or another random_state.",
+                UserWarning,
+                # this <- _train <- fit <- scikit-learn's _fit_context <- the caller
+                stacklevel=5,
+            )
 
     def _build_net(self, module, n_samples, seeds, device, incremental):
         early = self.early_stopping and not incremental

@@ -21,7 +21,7 @@ from sklearn.svm import SVC
 from sklearn.utils._param_validation import InvalidParameterError
 from skorch.callbacks import Callback
 
-from skae import Autoencoder
+from skae import Autoencoder, SparseAutoencoder
 
 FAST = {"max_iter": 3, "hidden_layer_sizes": (16,), "random_state": 0, "device": "cpu"}
 
@@ -199,9 +199,12 @@ def test_unknown_device_string_is_a_value_error(X):
 
 @ESTIMATORS
 def test_diverging_fit_raises_and_keeps_finite_weights(Estimator, X):
+    # Squared errors of rows scaled by 1e20 overflow float32 in any family
+    # (a bounded code, such as SparseAutoencoder's logistic one, keeps a huge
+    # learning rate alone from diverging).
     est = fast(Estimator, learning_rate_init=1e6, max_iter=20, hidden_layer_sizes=(64,))
     with pytest.raises(ValueError, match="diverged.*learning_rate_init.*scale the data"):
-        est.fit(X * 1e8)
+        est.fit(X * 1e20)
     codes = est.net_.module_.encode(est.net_.module_.encoder[0].weight.new_ones(1, X.shape[1]))
     assert all(np.isfinite(p.detach().numpy()).all() for p in est.net_.module_.parameters())
     assert np.isfinite(codes.detach().numpy()).all()
@@ -214,6 +217,31 @@ def test_fitted_model_keeps_no_copy_of_its_weights(Estimator, X):
     # epoch's running loss sums are gone once training ends.
     assert dict(est.net_.callbacks_)["divergence_guard"].snapshot_ is None
     assert est.net_.part_sums_ == {}
+
+
+def test_constant_code_units_are_reported_with_what_to_change(X):
+    # A huge L1 weight drives every ReLU code unit to zero on every row.
+    collapsing = SparseAutoencoder(
+        **FAST
+        | {
+            "n_components": 3,
+            "sparsity": "l1",
+            "code_activation": "relu",
+            "sparsity_weight": 10.0,
+            "max_iter": 30,
+        }
+    )
+    with pytest.warns(UserWarning, match="3 of the 3 code units.*code_activation='identity'") as w:
+        collapsing.fit(X)
+    assert [r.filename for r in w if "code units" in str(r.message)] == [__file__]
+    assert np.ptp(collapsing.transform(X), axis=0).max() == 0
+
+
+def test_a_healthy_code_raises_no_warning_about_constant_units(X):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        Autoencoder(**FAST | {"n_components": 3}).fit(X)
 
 
 def test_fit_still_improving_at_max_iter_warns(X):

@@ -30,9 +30,11 @@ def penalty(model, X):
 
 def test_l1_term_is_the_sum_of_absolute_codes(digits):
     X = digits[:50]
-    model = SparseAutoencoder(n_components=6, code_activation="identity", **FAST).fit(X)
+    model = SparseAutoencoder(
+        n_components=6, sparsity="l1", code_activation="identity", **FAST
+    ).fit(X)
     name, weight, values = penalty(model, X)
-    assert (name, weight) == ("sparsity", 5e-4)
+    assert (name, weight) == ("sparsity", 1e-3)
     np.testing.assert_allclose(values, np.abs(model.transform(X)).sum(axis=1), rtol=1e-5)
 
 
@@ -61,25 +63,41 @@ def test_training_loss_is_reconstruction_plus_weighted_penalty(digits):
 def test_zero_weight_is_the_plain_autoencoder(digits):
     X = digits[:100]
     params = {"n_components": 6, "code_activation": "relu", **FAST}
-    sparse = SparseAutoencoder(sparsity_weight=0.0, **params).fit(X)
+    sparse = SparseAutoencoder(sparsity="l1", sparsity_weight=0.0, **params).fit(X)
     plain = Autoencoder(**params).fit(X)
     np.testing.assert_array_equal(sparse.transform(X), plain.transform(X))
 
 
-def test_default_code_activation_is_relu_and_documented():
-    assert SparseAutoencoder().code_activation == "relu"
+def test_default_is_kl_on_a_logistic_code_and_documented():
+    default = SparseAutoencoder()
+    assert (default.sparsity, default.code_activation) == ("kl", "logistic")
     doc = SparseAutoencoder.__doc__
     line = next(row for row in doc.splitlines() if row.strip().startswith("code_activation :"))
-    assert line.endswith('default="relu"')
+    assert line.endswith('default="logistic"')
 
 
+def test_default_keeps_every_code_unit_in_use_unlike_l1_on_relu(digits):
+    # L1 on a ReLU code loses whole units (measured: 15 of 32 at the former
+    # default); sigmoid units under the KL penalty stay trainable.
+    X = digits[:1000]
+    params = {"n_components": 32, "max_iter": 40, "random_state": 0, "device": "cpu"}
+    default = SparseAutoencoder(**params).fit(X)
+    assert np.ptp(default.transform(X), axis=0).min() > 0
+    with pytest.warns(UserWarning, match="code units"):
+        SparseAutoencoder(sparsity="l1", code_activation="relu", **params).fit(X)
+
+
+@pytest.mark.filterwarnings("ignore:.*code units:UserWarning")
 def test_l1_makes_codes_sparser_at_comparable_reconstruction(digits):
     X_train, X_test = digits[:1000], digits[1400:]
     params = {"n_components": 64, "hidden_layer_sizes": (32,), "max_iter": 30, "random_state": 0}
     results = {}
     for name, model in [
         ("plain", Autoencoder(code_activation="relu", device="cpu", **params)),
-        ("sparse", SparseAutoencoder(device="cpu", **params)),
+        (
+            "sparse",
+            SparseAutoencoder(sparsity="l1", code_activation="relu", device="cpu", **params),
+        ),
     ]:
         model.fit(X_train)
         codes = model.transform(X_test)
@@ -109,7 +127,7 @@ def test_kl_pulls_mean_activations_to_the_target(digits):
 
 def test_kl_needs_logistic_codes(digits):
     with pytest.raises(ValueError, match="code_activation='logistic'"):
-        SparseAutoencoder(sparsity="kl", **FAST).fit(digits[:20])
+        SparseAutoencoder(sparsity="kl", code_activation="relu", **FAST).fit(digits[:20])
 
 
 @pytest.mark.parametrize(

@@ -134,6 +134,10 @@ default="identity"
 
     n_iter_no_change : int, default=10
         Epochs without an improvement of at least ``tol`` before stopping.
+        With fewer rows than ``batch_size`` an epoch is a single optimizer
+        step, and a short rise of the loss early in training can end the
+        fit too soon: raise ``n_iter_no_change`` (or lower ``batch_size``)
+        on very small data.
 
     tol : float, default=1e-4
         Smallest improvement of the monitored loss that counts.

@@ -102,7 +102,7 @@ def test_tied_weights_copy_the_encoder_and_the_decoder_biases(digits):
     "cls, params",
     [
         (DenoisingAutoencoder, {"noise": "gaussian", "noise_level": 0.2}),
-        (SparseAutoencoder, {"sparsity_weight": 0.01}),
+        (SparseAutoencoder, {"sparsity": "l1", "sparsity_weight": 0.01}),
         (ContractiveAutoencoder, {"contraction_weight": 0.05}),
     ],
 )

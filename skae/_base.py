@@ -532,7 +532,7 @@ class BaseAutoencoder(
         """
         if X.shape[0] < 2:
             return
-        codes = self.transform(X[:2000])
+        codes = self._encode(X[:2000])
         constant = int(np.sum(codes.max(axis=0) == codes.min(axis=0)))
         if constant:
             warnings.warn(
@@ -697,7 +697,10 @@ class BaseAutoencoder(
         ((300, 4), dtype('float32'))
         """
         check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
+        return self._encode(self._validate_X(X, reset=False))
+
+    def _encode(self, X):
+        """Codes of already validated rows, batch by batch."""
         return self._infer(X, X.shape[1], self.n_components, lambda m, b: m.encode(b))
 
     def inverse_transform(self, X):

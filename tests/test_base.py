@@ -106,9 +106,12 @@ def test_float64_float32_and_list_inputs_give_float32_output(Estimator, X):
 def test_pandas_in_and_out(Estimator, X):
     pd = pytest.importorskip("pandas")
     df = pd.DataFrame(X, columns=[f"pixel{i}" for i in range(X.shape[1])])
-    est = without_convergence_warning(
-        fast(Estimator, n_components=3).set_output(transform="pandas").fit, df
-    )
+    with warnings.catch_warnings():
+        # No "X does not have valid feature names" from skae's own calls.
+        warnings.filterwarnings("error", message=".*feature names")
+        est = without_convergence_warning(
+            fast(Estimator, n_components=3).set_output(transform="pandas").fit, df
+        )
     np.testing.assert_array_equal(est.feature_names_in_, df.columns)
     out = est.transform(df)
     prefix = Estimator.__name__.lower()

@@ -1,6 +1,5 @@
 """What DenoisingAutoencoder adds: corruption in training only, against the clean input."""
 
-
 import numpy as np
 import pytest
 import scipy.sparse as sp

@@ -1,6 +1,5 @@
 """Greedy layer-wise pretraining of deep stacks, then end-to-end fine-tuning."""
 
-
 import numpy as np
 import pytest
 import torch

@@ -83,6 +83,10 @@ class TensorBatchIterator:
         X = self.dataset.X
         n = X.shape[0]
         order = torch.randperm(n, generator=self.generator) if self.shuffle else None
+        if order is not None and isinstance(X, torch.Tensor):
+            # One copy of the permutation to the data's device per epoch, not
+            # one host-to-device copy of its slice per batch.
+            order = order.to(X.device)
         for start in range(0, n, self.batch_size):
             if order is None:
                 index = slice(start, start + self.batch_size)

@@ -588,12 +588,7 @@ class BaseAutoencoder(
             device=device,
             loss_terms=self._loss_terms(),
         )
-        net.initialize()
-        # skorch also keeps the module and criterion instances passed to it as
-        # ``module`` and ``criterion``, outside the attributes it maps to the CPU
-        # on unpickling where CUDA is absent; map those as well.
-        net.cuda_dependent_attributes_ = [*net.cuda_dependent_attributes_, "module", "criterion"]
-        return net
+        return net.initialize()
 
     def _completed_epochs(self):
         if not hasattr(self, "net_"):

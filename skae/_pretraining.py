@@ -146,6 +146,10 @@ def greedy_pretrain(estimator, module, X, *, seed, device):
             with warnings.catch_warnings():
                 # A few epochs per layer are the point, not a failure to converge.
                 warnings.simplefilter("ignore", ConvergenceWarning)
+                # A shallow layer's code is a hidden layer of the stack, where
+                # idle ReLU units are no concern; the stack's own fit checks
+                # the real code afterwards.
+                warnings.filterwarnings("ignore", message=".*code units", category=UserWarning)
                 shallow.fit(data)
         except ValueError as exc:
             raise ValueError(

@@ -1,5 +1,7 @@
 """Greedy layer-wise pretraining of deep stacks, then end-to-end fine-tuning."""
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -174,3 +176,20 @@ def test_where_greedy_pretraining_does_not_apply_is_a_clear_value_error(digits, 
     estimator.set_params(pretraining="greedy", max_iter=1, pretraining_max_iter=1, device="cpu")
     with pytest.raises(ValueError, match=message):
         estimator.fit(digits)
+
+
+def test_hidden_layers_raise_no_warning_about_their_units(digits):
+    # Each layer is fitted as a shallow clone whose "code" is a hidden ReLU
+    # layer of the stack; idle units there are not the user's code.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        Autoencoder(
+            n_components=10,
+            hidden_layer_sizes=(256, 128),
+            pretraining="greedy",
+            pretraining_max_iter=5,
+            max_iter=2,
+            random_state=0,
+            device="cpu",
+        ).fit(digits)
+    assert not [w for w in caught if "code units" in str(w.message)]

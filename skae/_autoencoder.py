@@ -67,7 +67,7 @@ class Autoencoder(BaseAutoencoder):
         max_iter=200,
         batch_size="auto",
         learning_rate_init=1e-3,
-        alpha=1e-4,
+        alpha=0.0,
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,

@@ -93,7 +93,7 @@ class SparseAutoencoder(BaseAutoencoder):
     Notes
     -----
     An L1 penalty on a linear code can be lowered by shrinking the code
-    while the decoder grows to compensate; the weight decay ``alpha``
+    while the decoder grows to compensate; a weight decay ``alpha > 0``
     limits this. Judge sparsity with a scale-free measure, such as Hoyer's
     ``(sqrt(k) - |h|_1 / |h|_2) / (sqrt(k) - 1)``. The unweighted epoch
     mean of the penalty is recorded as ``net_.history[:, "train_sparsity"]``.
@@ -148,7 +148,7 @@ class SparseAutoencoder(BaseAutoencoder):
         max_iter=200,
         batch_size="auto",
         learning_rate_init=1e-3,
-        alpha=1e-4,
+        alpha=0.0,
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,

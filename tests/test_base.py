@@ -261,6 +261,37 @@ def test_training_loss_plateau_stops_before_max_iter(X):
     assert len(est.loss_curve_) == 4
 
 
+def test_alpha_is_an_l2_penalty_on_the_weights_not_the_biases():
+    # At the minimum of  loss + alpha / 2 * ||W||^2  (biases unpenalised) the
+    # reconstruction loss's gradient is -alpha * W for every weight and zero
+    # for every bias. Full-batch training of a linear autoencoder gets there.
+    import torch
+
+    X = load_digits().data.astype(np.float32) / 16
+    alpha = 1e-2
+    est = Autoencoder(
+        n_components=5,
+        hidden_layer_sizes=(),
+        activation="identity",
+        batch_size=len(X),
+        max_iter=1000,
+        learning_rate_init=1e-2,
+        alpha=alpha,
+        tol=0.0,
+        n_iter_no_change=1000,
+        random_state=0,
+        device="cpu",
+    ).fit(X)
+    module = est.net_.module_
+    module.zero_grad()
+    rows = torch.from_numpy(X)
+    ((module(rows)["reconstruction"] - rows) ** 2).mean().backward()
+    for name, parameter in module.named_parameters():
+        scale = (alpha * module.get_parameter(name.replace("bias", "weight"))).norm()
+        expected = -alpha * parameter if name.endswith("weight") else 0.0
+        assert (parameter.grad - expected).norm() < 0.05 * scale, name
+
+
 class KeepValidationRows(Callback):
     """Keep the rows skorch validated on, to score the restored model on them."""
 

@@ -366,6 +366,16 @@ class BaseAutoencoder(
         """
         return []
 
+    def _layer_pretraining_params(self, code_activation):
+        """Parameters to change for one shallow layer of greedy pretraining.
+
+        ``code_activation`` is that layer's code activation (the stack's
+        ``activation`` for hidden layers). A family whose corruption or
+        penalty does not apply to such a layer returns the settings that
+        leave it out; the default changes nothing.
+        """
+        return {}
+
     def _build_criterion(self):
         """Return the per-row reconstruction loss module."""
         return ReconstructionLoss(self.loss)

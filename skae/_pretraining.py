@@ -89,7 +89,10 @@ def greedy_pretrain(estimator, module, X, *, seed, device):
     The first layer uses the estimator's ``loss``; the deeper ones
     reconstruct codes, which are not confined to [0, 1], with squared
     error. Family parameters (corruption, penalties) apply to every layer,
-    as in stacked denoising autoencoders. A shallow decoder layer has a
+    as in stacked denoising autoencoders, where the family allows it: the
+    KL sparsity penalty of :class:`~skae.SparseAutoencoder`, which needs
+    codes in (0, 1), is left out of hidden layers whose activation is not
+    logistic. A shallow decoder layer has a
     linear output, while in the deep decoder the same weights feed the
     hidden activation: pretraining gives a starting point, and fine-tuning
     adjusts it.
@@ -129,10 +132,11 @@ def greedy_pretrain(estimator, module, X, *, seed, device):
     data = X
     for index in range(n_layers):
         last = index == n_layers - 1
+        code_activation = estimator.code_activation if last else estimator.activation
         shallow = clone(estimator).set_params(
             hidden_layer_sizes=(),
             n_components=widths[index + 1],
-            code_activation=estimator.code_activation if last else estimator.activation,
+            code_activation=code_activation,
             loss=estimator.loss if index == 0 else "mse",
             pretraining=None,
             max_iter=estimator.pretraining_max_iter,
@@ -141,6 +145,7 @@ def greedy_pretrain(estimator, module, X, *, seed, device):
             callbacks=None,
             random_state=int(rng.randint(np.iinfo(np.int32).max)),
             device=device,
+            **estimator._layer_pretraining_params(code_activation),
         )
         try:
             with warnings.catch_warnings():

@@ -75,7 +75,10 @@ class SparseAutoencoder(BaseAutoencoder):
         0.32) at 0.0084, 1e-2 gives 0.06 (0.36) at 0.0104; at 0.1 the KL
         term wins over the reconstruction. The former default, L1 at 5e-4
         on a ReLU code, reached Hoyer 0.52 at 0.0074 only because 15 of the
-        32 units never activated at all.
+        32 units never activated at all. ``0`` leaves the penalty out (any
+        ``code_activation`` is then accepted). With ``pretraining="greedy"``
+        the KL penalty is left out of hidden layers whose ``activation`` is
+        not ``"logistic"``.
 
     sparsity_target : float, default=0.05
         Target mean activation of each code unit for ``"kl"``, in (0, 1).
@@ -191,6 +194,8 @@ class SparseAutoencoder(BaseAutoencoder):
         self.sparsity_target = sparsity_target
 
     def _loss_terms(self):
+        if self.sparsity_weight == 0:
+            return []
         if self.sparsity == "l1":
             return [("sparsity", self.sparsity_weight, _l1_term)]
         if self.code_activation != "logistic":
@@ -200,3 +205,10 @@ class SparseAutoencoder(BaseAutoencoder):
                 f"(got {self.code_activation!r}), or use sparsity='l1'."
             )
         return [("sparsity", self.sparsity_weight, partial(_kl_term, target=self.sparsity_target))]
+
+    def _layer_pretraining_params(self, code_activation):
+        # The KL penalty needs codes in (0, 1): a hidden layer of another
+        # activation is pretrained without it (L1 would need its own weight).
+        if self.sparsity == "kl" and code_activation != "logistic":
+            return {"sparsity_weight": 0.0}
+        return {}

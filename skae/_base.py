@@ -756,8 +756,11 @@ class BaseAutoencoder(
         -------
         scores : ndarray of shape (n_samples,), dtype float64
             Minus the per-row loss (mean squared error, or binary
-            cross-entropy with ``loss="bce"``), accumulated in float64. Low
-            scores flag rows the model reconstructs badly, such as outliers.
+            cross-entropy with ``loss="bce"``), computed in float64 from a
+            float64 copy of the network, so a row's score does not depend
+            on the rows scored with it (float32 matrix products round
+            differently for different batch sizes). Low scores flag rows the
+            model reconstructs badly, such as outliers.
 
         Examples
         --------
@@ -773,15 +776,18 @@ class BaseAutoencoder(
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        return self._infer(X, X.shape[1], 1, self._score_batch, dtype=np.float64).ravel()
+        module = self._float64_module()
 
-    def _score_batch(self, module, batch):
-        output = {
-            key: value.double()
-            for key, value in module(batch).items()
-            if isinstance(value, torch.Tensor)
-        }
-        return -self.net_.criterion_(output, batch.double())
+        def score_batch(_, batch):
+            batch = batch.double()
+            output = {k: v for k, v in module(batch).items() if isinstance(v, torch.Tensor)}
+            return -self.net_.criterion_(output, batch)
+
+        return self._infer(X, X.shape[1], 1, score_batch, dtype=np.float64).ravel()
+
+    def _float64_module(self):
+        """An evaluation-mode float64 copy of the fitted network, for scoring."""
+        return copy.deepcopy(self.net_.module_).double().eval()
 
     def score(self, X, y=None):
         """Mean of :meth:`score_samples`, so that higher is better.

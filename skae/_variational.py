@@ -1,6 +1,5 @@
 """The variational autoencoder: a Gaussian latent model to encode, score and sample."""
 
-import copy
 from numbers import Integral, Real
 
 import numpy as np
@@ -244,7 +243,7 @@ class VariationalAutoencoder(BaseAutoencoder):
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        module = copy.deepcopy(self.net_.module_).double().eval()
+        module = self._float64_module()
         criterion = NegativeLogLikelihood(self._likelihood)
         eps = _elbo_draws(self.n_components, self.net_.device)
 

@@ -158,6 +158,8 @@ default="identity"
     device : str or torch.device, default="auto"
         Where to train and infer: ``"auto"`` picks ``"cuda"`` when it is
         available and ``"cpu"`` otherwise; any torch device string works.
+        ``fit`` raises a ``ValueError`` for a device this machine lacks
+        (``"cuda"`` without a GPU).
 
     verbose : int, default=0
         If positive, skorch prints one line of progress per epoch.
@@ -199,21 +201,34 @@ def _fill_doc(cls):
     return cls
 
 
+def _device_error(device):
+    """Why a tensor cannot be put on ``device`` here (as a string), or None if it can."""
+    try:
+        torch.empty(0, device=device)
+    except (RuntimeError, AssertionError) as exc:  # torch asserts when CUDA is not compiled in
+        return str(exc)
+    return None
+
+
 def _resolve_device(device):
     if isinstance(device, str) and device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
-        return torch.device(device)
+        resolved = torch.device(device)
     except (RuntimeError, TypeError) as exc:
         raise ValueError(f"device={device!r} is not a torch device: {exc}") from None
+    if (error := _device_error(resolved)) is not None:
+        raise ValueError(
+            f"device={device!r} is not available on this machine ({error}). Use "
+            "device='auto' (CUDA when available, else the CPU) or device='cpu'."
+        )
+    return resolved
 
 
 def _loadable_device(name):
     """The saved device ``name`` if this machine has it, else the CPU (with a warning)."""
     device = torch.device(name)
-    try:
-        torch.empty(0, device=device)
-    except (RuntimeError, AssertionError):
+    if _device_error(device) is not None:
         warnings.warn(
             f"This model was saved on device {name!r}, which is not available here; "
             "it is loaded on the CPU.",

@@ -197,6 +197,15 @@ def test_unknown_device_string_is_a_value_error(X):
         Autoencoder(device="warp-drive", max_iter=1).fit(X)
 
 
+def test_a_device_this_machine_lacks_is_a_value_error_saying_what_to_use(X):
+    import torch
+
+    # One CUDA device past the last one this machine has (cuda:0 without CUDA).
+    missing = f"cuda:{torch.cuda.device_count()}"
+    with pytest.raises(ValueError, match=f"device='{missing}' is not available.*device='auto'"):
+        Autoencoder(device=missing, max_iter=1).fit(X)
+
+
 # ------------------------------------------------------------------ training
 
 

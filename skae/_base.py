@@ -121,9 +121,11 @@ default="identity"
     alpha : float, default=0.0
         Strength of the L2 penalty on the weights (Adam's weight decay, as in
         scikit-learn's MLP; biases are not penalised). Off by default: on the
-        digits it cost reconstruction and class separation at every code
-        size measured (30 components: test MSE 0.0026 with 0, 0.0033 with
-        1e-4, 0.019 with 1e-3).
+        digits it cost reconstruction and class separation at both code
+        sizes measured (30 components: test MSE 0.0026 with 0, 0.0033 with
+        1e-4, 0.019 with 1e-3; 2 components: 5-NN accuracy 0.82, 0.83,
+        0.65 for the plain family and 0.83, 0.78, 0.69 for the denoising
+        one).
 
     early_stopping : bool, default=False
         If True, hold out ``validation_fraction`` of the rows and stop when

@@ -122,7 +122,8 @@ def main():
 
     lines = [
         f"Inference on {args.rows:,} x 784 float32 rows (input {rows[0][2]['input'] / MB:.0f} "
-        f"MB), 784-256-128-30 network, CPU, 1 torch thread, torch {torch.__version__}; "
+        f"MB), 784-{'-'.join(map(str, Autoencoder().hidden_layer_sizes))}-30 network "
+        f"(the default), CPU, 1 torch thread, torch {torch.__version__}; "
         "one fresh process per call.",
         "",
         "| method | batching | output (MB) | peak RSS growth (MB) | growth - output (MB) "

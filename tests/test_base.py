@@ -386,6 +386,24 @@ def test_keyboard_interrupt_keeps_a_usable_model(X):
     assert np.isfinite(est.transform(X)).all()
 
 
+class RecordModes(Callback):
+    """Record, after each batch, whether it was a training one and the module's mode."""
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        self.modes_ = [*getattr(self, "modes_", []), (training, net.module_.training)]
+
+
+def test_training_batches_run_in_train_mode_and_validation_batches_in_eval_mode(X):
+    est = Autoencoder(
+        **FAST | {"early_stopping": True, "batch_size": 100, "callbacks": [RecordModes()]}
+    ).fit(X)
+    modes = dict(est.net_.callbacks_)["RecordModes"].modes_
+    # 270 training rows in 3 batches and 30 validation rows in 1, for 3 epochs.
+    assert modes == [(True, True)] * 3 + [(False, False)] + [(True, True)] * 3 + [
+        (False, False)
+    ] + [(True, True)] * 3 + [(False, False)]
+
+
 def test_callbacks_parameter_is_copied_not_modified(X):
     class CountEpochs(Callback):
         def initialize(self):

@@ -1,29 +1,33 @@
 """The plain autoencoder."""
 
-from ._base import BaseAutoencoder, _fill_doc
+from ._base import BaseAutoencoder
+from ._docs import fill_doc
 
 __all__ = ["Autoencoder"]
 
 
-@_fill_doc
+@fill_doc()
 class Autoencoder(BaseAutoencoder):
     """Autoencoder: a non-linear, learned replacement for PCA.
 
     An MLP encoder maps each row to ``n_components`` features and a mirrored
     decoder maps them back; both are trained to reconstruct the input. Use it
     where :class:`~sklearn.decomposition.PCA` stands: ``transform`` gives the
-    codes, ``inverse_transform`` the reconstructions. With
-    ``hidden_layer_sizes=()`` and linear activations it learns the same
-    subspace as PCA (Baldi & Hornik, 1989); with hidden layers it can follow
-    curved structure that PCA cannot.
+    codes, ``inverse_transform`` the reconstructions. It starts from PCA's
+    solution (``init="auto"``) and keeps a non-linear correction only where it
+    reconstructs held-out rows better. With ``hidden_layer_sizes=()`` and
+    linear activations it learns the same subspace as PCA (Baldi & Hornik,
+    1989); with hidden layers it can follow curved structure that PCA
+    cannot. Corruptions and penalties (``regularizers``) turn it into a
+    denoising, sparse or contractive autoencoder, or any mix of them.
 
     Parameters
     ----------
-    {common_parameters}
+    {parameters}
 
     Attributes
     ----------
-    {common_attributes}
+    {attributes}
 
     See Also
     --------
@@ -60,15 +64,18 @@ class Autoencoder(BaseAutoencoder):
         activation="relu",
         code_activation="identity",
         architecture=None,
+        regularizers=None,
+        init="auto",
         pretraining=None,
         pretraining_max_iter=20,
         loss="mse",
         tied_weights=False,
         max_iter=200,
         batch_size="auto",
+        learning_rate="constant",
         learning_rate_init=1e-3,
         alpha=0.0,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
@@ -78,27 +85,4 @@ class Autoencoder(BaseAutoencoder):
         verbose=0,
         callbacks=None,
     ):
-        super().__init__(
-            n_components=n_components,
-            hidden_layer_sizes=hidden_layer_sizes,
-            activation=activation,
-            code_activation=code_activation,
-            architecture=architecture,
-            pretraining=pretraining,
-            pretraining_max_iter=pretraining_max_iter,
-            loss=loss,
-            tied_weights=tied_weights,
-            max_iter=max_iter,
-            batch_size=batch_size,
-            learning_rate_init=learning_rate_init,
-            alpha=alpha,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            n_iter_no_change=n_iter_no_change,
-            tol=tol,
-            warm_start=warm_start,
-            random_state=random_state,
-            device=device,
-            verbose=verbose,
-            callbacks=callbacks,
-        )
+        self._store_parameters(locals())

@@ -5,24 +5,133 @@ from numbers import Real
 import numpy as np
 import scipy.sparse as sp
 import torch
-from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import BaseAutoencoder, _fill_doc
+from ._base import BaseAutoencoder
+from ._docs import fill_doc
+from ._regularizer import Corruption
+from ._sklearn_internals import Interval, StrOptions
 from .nn import GaussianNoise, MaskingNoise, SaltAndPepperNoise
 
-__all__ = ["DenoisingAutoencoder"]
+__all__ = ["NoiseCorruption", "DenoisingAutoencoder"]
+
+_NOISES = ("masking", "gaussian", "salt_and_pepper")
 
 
 def _column_range(X):
-    """Per-feature minimum and maximum of a tensor or sparse matrix, on the CPU."""
+    """Per-feature minimum and maximum of an array, tensor or sparse matrix, on the CPU."""
     if sp.issparse(X):
         low = np.asarray(X.min(axis=0).toarray()).ravel()
         high = np.asarray(X.max(axis=0).toarray()).ravel()
-        return torch.as_tensor(low, dtype=torch.float32), torch.as_tensor(high, dtype=torch.float32)
-    return X.amin(dim=0).cpu(), X.amax(dim=0).cpu()
+    elif isinstance(X, torch.Tensor):
+        return X.amin(dim=0).cpu(), X.amax(dim=0).cpu()
+    else:
+        low, high = np.min(X, axis=0), np.max(X, axis=0)
+    return torch.as_tensor(low, dtype=torch.float32), torch.as_tensor(high, dtype=torch.float32)
 
 
-@_fill_doc
+class NoiseCorruption(Corruption):
+    """Corrupt each training value independently: masking, gaussian or salt-and-pepper noise.
+
+    Pass it as a regularizer to any estimator, for example
+    ``Autoencoder(regularizers=[("noise", NoiseCorruption("gaussian", 0.1))])``;
+    :class:`DenoisingAutoencoder` is the autoencoder with one built in. Its
+    parameters are grid-searchable as ``<name>__kind`` and ``<name>__level``.
+
+    Parameters
+    ----------
+    kind : {"masking", "gaussian", "salt_and_pepper"}, default="masking"
+        ``"masking"`` sets each value to zero with probability ``level``;
+        ``"gaussian"`` adds normal noise of standard deviation ``level``;
+        ``"salt_and_pepper"`` sets each value, with probability ``level``, to
+        its feature's minimum or maximum over the training rows (each with
+        probability one half).
+    level : float, default=0.25
+        A probability in [0, 1] for ``"masking"`` and ``"salt_and_pepper"``,
+        a standard deviation in the units of the data for ``"gaussian"``.
+
+    See Also
+    --------
+    skae.nn.MaskingNoise, skae.nn.GaussianNoise, skae.nn.SaltAndPepperNoise :
+        The torch modules it builds.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skae import Autoencoder, NoiseCorruption
+    >>> X = load_digits().data / 16
+    >>> ae = Autoencoder(n_components=8, regularizers=[("noise", NoiseCorruption(level=0.3))],
+    ...                  max_iter=5, random_state=0).fit(X)
+    >>> ae.get_params()["noise__level"]
+    0.3
+    """
+
+    _parameter_constraints = {
+        "kind": [StrOptions(set(_NOISES))],
+        "level": [Interval(Real, 0, None, closed="left")],
+    }
+
+    def __init__(self, kind="masking", level=0.25):
+        self.kind = kind
+        self.level = level
+
+    def build(self, X, seed):
+        """Build the corruption module (see :meth:`skae.Corruption.build`).
+
+        Parameters
+        ----------
+        X : ndarray, Tensor or scipy.sparse matrix of shape (n_samples, n_features)
+            The rows passed to ``fit``; salt-and-pepper noise takes each
+            feature's range from them.
+        seed : int
+            Seed of the module's private generator.
+
+        Returns
+        -------
+        module : torch.nn.Module
+            A :class:`skae.nn.MaskingNoise`, :class:`skae.nn.GaussianNoise`
+            or :class:`skae.nn.SaltAndPepperNoise`.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from skae import NoiseCorruption
+        >>> noise = NoiseCorruption("masking", 0.5).build(torch.ones(4, 3), seed=0)
+        >>> noise
+        MaskingNoise(fraction=0.5)
+        """
+        if self.kind == "gaussian":
+            return GaussianNoise(self.level, seed)
+        if self.level > 1:
+            raise ValueError(
+                f"The noise level (level, or DenoisingAutoencoder's noise_level) is the "
+                f"fraction of values corrupted by {self.kind!r} noise and must be at most 1, "
+                f"got {self.level}."
+            )
+        if self.kind == "masking":
+            return MaskingNoise(self.level, seed)
+        low, high = _column_range(X)
+        return SaltAndPepperNoise(self.level, low, high, seed)
+
+
+_NOISE_DOC = """\
+    noise : {"masking", "gaussian", "salt_and_pepper"}, default="masking"
+        The corruption (see :class:`NoiseCorruption`). ``"masking"`` sets each
+        value to zero with probability ``noise_level``; ``"gaussian"`` adds
+        normal noise of standard deviation ``noise_level``;
+        ``"salt_and_pepper"`` sets each value, with probability
+        ``noise_level``, to its feature's minimum or maximum over the
+        training rows (each with probability one half)."""
+
+_NOISE_LEVEL_DOC = """\
+    noise_level : float, default=0.25
+        Strength of the corruption: a probability in [0, 1] for
+        ``"masking"`` and ``"salt_and_pepper"``, a standard deviation in the
+        units of the data for ``"gaussian"``. The default masks a quarter of
+        the values, as in Vincent et al. (2010); the user guide's
+        "DenoisingAutoencoder" section gives what it does on the digits."""
+
+
+@fill_doc(noise=_NOISE_DOC, noise_level=_NOISE_LEVEL_DOC)
 class DenoisingAutoencoder(BaseAutoencoder):
     """Denoising autoencoder: learns to undo corruption of its input.
 
@@ -32,44 +141,23 @@ class DenoisingAutoencoder(BaseAutoencoder):
     so even an overcomplete code (``n_components`` above the number of
     features) learns the structure of the data, and ``inverse_transform(
     transform(X_noisy))`` returns cleaned rows. ``transform`` never corrupts:
-    the noise acts in training mode only.
+    the noise acts in training mode only. It is the plain
+    :class:`Autoencoder` with a :class:`NoiseCorruption` built in; further
+    ``regularizers`` combine with it (a sparse or contractive denoising
+    autoencoder).
 
     Parameters
     ----------
-    {common_parameters}
-
-    noise : {"masking", "gaussian", "salt_and_pepper"}, default="masking"
-        The corruption. ``"masking"`` sets each value to zero with
-        probability ``noise_level``; ``"gaussian"`` adds normal noise of
-        standard deviation ``noise_level``; ``"salt_and_pepper"`` sets each
-        value, with probability ``noise_level``, to its feature's minimum or
-        maximum over the training rows (each with probability one half).
-        Each value is corrupted independently of the others.
-
-    noise_level : float, default=0.25
-        Strength of the corruption: a probability in [0, 1] for
-        ``"masking"`` and ``"salt_and_pepper"``, a standard deviation in the
-        units of the data for ``"gaussian"``. The default masks a quarter of
-        the values, as in Vincent et al. (2010). Measured on the digits
-        (scaled to [0, 1], 1347 training and 450 test rows) with
-        ``n_components=128``, the default network and ``max_iter=100``:
-        test digits masked the same way are reconstructed to a mean squared
-        error of 0.016 from the clean digits, against 0.048 for the plain
-        overcomplete :class:`Autoencoder`, which mostly copies its input
-        (the masked digits themselves are at 0.058); the price is a
-        clean-test reconstruction error of 0.009 against 0.0003.
-        ``noise_level=0.5`` widens the gap (0.027 against 0.091 on digits
-        masked at 0.5, themselves at 0.116).
+    {parameters}
 
     Attributes
     ----------
-    {common_attributes}
+    {attributes}
 
     See Also
     --------
     Autoencoder : The same network trained on clean rows.
-    skae.nn.MaskingNoise, skae.nn.GaussianNoise, skae.nn.SaltAndPepperNoise :
-        The corruption modules.
+    NoiseCorruption : The corruption, for any estimator's ``regularizers``.
 
     Notes
     -----
@@ -103,7 +191,7 @@ class DenoisingAutoencoder(BaseAutoencoder):
 
     _parameter_constraints = {
         **BaseAutoencoder._parameter_constraints,
-        "noise": [StrOptions({"gaussian", "masking", "salt_and_pepper"})],
+        "noise": [StrOptions(set(_NOISES))],
         "noise_level": [Interval(Real, 0, None, closed="left")],
     }
 
@@ -115,15 +203,18 @@ class DenoisingAutoencoder(BaseAutoencoder):
         activation="relu",
         code_activation="identity",
         architecture=None,
+        regularizers=None,
+        init="auto",
         pretraining=None,
         pretraining_max_iter=20,
         loss="mse",
         tied_weights=False,
         max_iter=200,
         batch_size="auto",
+        learning_rate="constant",
         learning_rate_init=1e-3,
         alpha=0.0,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
@@ -135,42 +226,7 @@ class DenoisingAutoencoder(BaseAutoencoder):
         noise="masking",
         noise_level=0.25,
     ):
-        super().__init__(
-            n_components=n_components,
-            hidden_layer_sizes=hidden_layer_sizes,
-            activation=activation,
-            code_activation=code_activation,
-            architecture=architecture,
-            pretraining=pretraining,
-            pretraining_max_iter=pretraining_max_iter,
-            loss=loss,
-            tied_weights=tied_weights,
-            max_iter=max_iter,
-            batch_size=batch_size,
-            learning_rate_init=learning_rate_init,
-            alpha=alpha,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            n_iter_no_change=n_iter_no_change,
-            tol=tol,
-            warm_start=warm_start,
-            random_state=random_state,
-            device=device,
-            verbose=verbose,
-            callbacks=callbacks,
-        )
-        self.noise = noise
-        self.noise_level = noise_level
+        self._store_parameters(locals())
 
-    def _build_corruption(self, X, seed):
-        if self.noise == "gaussian":
-            return GaussianNoise(self.noise_level, seed)
-        if self.noise_level > 1:
-            raise ValueError(
-                f"noise_level is the fraction of values corrupted by noise={self.noise!r} "
-                f"and must be at most 1, got {self.noise_level}."
-            )
-        if self.noise == "masking":
-            return MaskingNoise(self.noise_level, seed)
-        low, high = _column_range(X)
-        return SaltAndPepperNoise(self.noise_level, low, high, seed)
+    def _family_regularizers(self):
+        return [("noise", NoiseCorruption(self.noise, self.noise_level))]

@@ -2,8 +2,8 @@
 
 skorch runs the loop; this file only gives it what an autoencoder needs:
 a loss made of the reconstruction plus weighted extra terms, an in-memory
-batch iterator, a reproducible validation split and a guard against
-divergence.
+batch iterator, early stopping that counts the untrained network as a
+candidate, and a guard against divergence.
 """
 
 import copy
@@ -13,17 +13,15 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import Callback
-from skorch.dataset import Dataset
-from skorch.history import History
+from skorch.callbacks import Callback, EarlyStopping
 
 __all__ = [
     "AutoencoderNet",
-    "TensorBatchIterator",
-    "HoldOutSplit",
     "DivergenceGuard",
-    "export_net",
-    "restore_net",
+    "EarlyStoppingFromStart",
+    "TensorBatchIterator",
+    "compose_loss",
+    "rows_as_tensor",
 ]
 
 
@@ -53,7 +51,11 @@ class TensorBatchIterator:
     training device, or a scipy sparse matrix densified one batch at a time)
     instead of indexing and collating one sample at a time as a
     ``DataLoader`` does. Each batch is ``(X_batch, X_batch)``: an
-    autoencoder's target is its input.
+    autoencoder's target is its input. With ``corruption``, each batch is
+    ``(corrupted X_batch, X_batch)``, corrupted by a module that
+    ``corruption()`` builds afresh for each pass from a fixed seed, so a
+    denoising model's held-out rows are scored on the same noise every
+    epoch.
 
     Parameters
     ----------
@@ -67,14 +69,20 @@ class TensorBatchIterator:
         CPU generator for the permutations.
     device : str or torch.device, default="cpu"
         Where densified sparse batches are put.
+    corruption : callable or None, default=None
+        Returns a corruption module (see :class:`skae.Corruption`); used for
+        the validation rows of a model trained on corrupted input.
     """
 
-    def __init__(self, dataset, batch_size, shuffle=False, generator=None, device="cpu"):
+    def __init__(
+        self, dataset, batch_size, shuffle=False, generator=None, device="cpu", corruption=None
+    ):
         self.dataset = dataset
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.generator = generator
         self.device = device
+        self.corruption = corruption
 
     def __len__(self):
         return math.ceil(self.dataset.X.shape[0] / self.batch_size)
@@ -87,49 +95,14 @@ class TensorBatchIterator:
             # One copy of the permutation to the data's device per epoch, not
             # one host-to-device copy of its slice per batch.
             order = order.to(X.device)
+        corrupt = self.corruption().train() if self.corruption is not None else None
         for start in range(0, n, self.batch_size):
             if order is None:
                 index = slice(start, start + self.batch_size)
             else:
                 index = order[start : start + self.batch_size]
             batch = rows_as_tensor(X, index, self.device)
-            yield batch, batch
-
-
-class HoldOutSplit:
-    """skorch ``train_split``: hold out a random fraction of rows for validation.
-
-    Parameters
-    ----------
-    fraction : float
-        Share of rows held out, in (0, 1).
-    seed : int
-        Seed of the permutation, so the split is the same on every fit with
-        the same ``random_state``.
-    """
-
-    def __init__(self, fraction, seed):
-        self.fraction = fraction
-        self.seed = seed
-
-    def __call__(self, dataset, y=None, **fit_params):
-        X = dataset.X
-        n = X.shape[0]
-        n_valid = max(1, int(round(self.fraction * n)))
-        if n - n_valid < 1:
-            raise ValueError(
-                f"early_stopping=True holds out validation_fraction={self.fraction} "
-                f"of the {n} samples and leaves none to train on; pass more "
-                "samples or set early_stopping=False."
-            )
-        generator = torch.Generator().manual_seed(self.seed)
-        order = torch.randperm(n, generator=generator)
-        valid, train = order[:n_valid], order[n_valid:]
-        if not isinstance(X, torch.Tensor):
-            valid, train = valid.numpy(), train.numpy()
-        else:
-            valid, train = valid.to(X.device), train.to(X.device)
-        return Dataset(X[train]), Dataset(X[valid])
+            yield (batch if corrupt is None else corrupt(batch)), batch
 
 
 class DivergenceGuard(Callback):
@@ -174,6 +147,92 @@ class DivergenceGuard(Callback):
         )
 
 
+def compose_loss(criterion, loss_terms, output, X, module):
+    """Each row's training loss: its reconstruction loss plus the weighted terms.
+
+    The one place where skae's loss is put together: the skorch net and the
+    hand-written loop of ``benchmarks/training_speed.py`` both call it.
+
+    Parameters
+    ----------
+    criterion : callable
+        ``criterion(output, X)`` returns the per-row reconstruction loss.
+    loss_terms : sequence of (str, float, callable)
+        ``(name, weight, function)``; ``function(output, X, module)`` returns
+        one value per row.
+    output : dict
+        The module's output for the batch.
+    X : Tensor of shape (n, n_features)
+        The clean batch, the reconstruction target.
+    module : torch.nn.Module
+        The network.
+
+    Returns
+    -------
+    loss : Tensor of shape (n,)
+        Per-row loss; its mean is the batch's training loss.
+    parts : dict of str to Tensor of shape (n,)
+        ``"reconstruction"`` and each term by name, unweighted.
+    """
+    per_sample = criterion(output, X)
+    parts = {"reconstruction": per_sample}
+    for name, weight, function in loss_terms:
+        value = function(output, X, module)
+        parts[name] = value
+        per_sample = per_sample + weight * value
+    return per_sample, parts
+
+
+class EarlyStoppingFromStart(EarlyStopping):
+    """skorch's ``EarlyStopping`` that counts the untrained network as epoch 0.
+
+    Before the first epoch it scores the starting weights on the validation
+    rows, so with ``load_best=True`` a fit in which no epoch beats the start
+    by more than ``threshold`` ends with the starting weights. Started at
+    PCA's solution, an autoencoder therefore never ends worse than PCA on the
+    held-out rows.
+
+    Parameters
+    ----------
+    **kwargs
+        As for :class:`skorch.callbacks.EarlyStopping`; ``monitor`` must be
+        ``"valid_loss"``.
+
+    Attributes
+    ----------
+    start_score_ : float
+        The validation loss of the starting weights.
+    active_ : bool
+        False when the net has no validation rows (``partial_fit`` after an
+        early-stopped ``fit``): the callback then does nothing.
+    """
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        super().on_train_begin(net, X=X, y=y, **kwargs)
+        _, valid = net.get_split_datasets(X, y)
+        # Without held-out rows (partial_fit after an early-stopped fit) it
+        # stands aside.
+        self.active_ = valid is not None
+        if not self.active_:
+            return
+        total, count = 0.0, 0
+        for batch in net.get_iterator(valid, training=False):
+            total += float(net.validation_step(batch)["loss"]) * len(batch[0])
+            count += len(batch[0])
+        self.start_score_ = total / count
+        self.dynamic_threshold_ = self._calc_new_threshold(self.start_score_)
+        if self.load_best:
+            self.best_model_weights_ = copy.deepcopy(net.module_.state_dict())
+
+    def on_epoch_end(self, net, **kwargs):
+        if self.active_:
+            super().on_epoch_end(net, **kwargs)
+
+    def on_train_end(self, net, **kwargs):
+        if self.active_:
+            super().on_train_end(net, **kwargs)
+
+
 class AutoencoderNet(NeuralNet):
     """skorch ``NeuralNet`` whose loss is reconstruction plus weighted terms.
 
@@ -210,12 +269,9 @@ class AutoencoderNet(NeuralNet):
                 module.train(training)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        per_sample = self.criterion_(y_pred, y_true)
-        parts = {"reconstruction": per_sample}
-        for name, weight, function in self.loss_terms:
-            value = function(y_pred, X, self.module_)
-            parts[name] = value
-            per_sample = per_sample + weight * value
+        per_sample, parts = compose_loss(
+            self.criterion_, self.loss_terms, y_pred, y_true, self.module_
+        )
         if training and self.loss_terms:
             for name, value in parts.items():
                 total = value.detach().sum()
@@ -232,119 +288,3 @@ class AutoencoderNet(NeuralNet):
         for name, total in self.part_sums_.items():
             self.history.record(f"train_{name}", float(total) / self.part_count_)
         self.part_sums_ = {}
-
-
-def _to_plain(value):
-    """``value`` with every tensor (and numpy scalar) as a numpy array or Python scalar."""
-    if isinstance(value, torch.Tensor):
-        return value.detach().cpu().numpy()
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, dict):
-        return {key: _to_plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(_to_plain(item) for item in value)
-    return value
-
-
-def _to_tensors(value):
-    """Inverse of :func:`_to_plain` for state dicts: numpy arrays back to CPU tensors."""
-    if isinstance(value, np.ndarray):
-        return torch.from_numpy(np.array(value))
-    if isinstance(value, dict):
-        return {key: _to_tensors(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(_to_tensors(item) for item in value)
-    return value
-
-
-def _public_scalars(module):
-    return {
-        key: value
-        for key, value in vars(module).items()
-        if not key.startswith("_") and type(value) in (bool, int, float, str)
-    }
-
-
-def _generator_states(module):
-    return {
-        key: (str(value.device), _to_plain(value.get_state()))
-        for key, value in vars(module).items()
-        if isinstance(value, torch.Generator)
-    }
-
-
-def export_net(net):
-    """The fitted state of a trained ``net`` as builtins and numpy arrays only.
-
-    Weights, buffers, optimizer moments and the shuffling generator's state
-    become numpy arrays on the CPU; the history becomes a list of dicts. No
-    torch or skorch object is kept, so the result pickles without device
-    tensors and is readable by ``skops.io`` without trusting anything.
-    :func:`restore_net` puts it back into a net built the same way.
-
-    Parameters
-    ----------
-    net : AutoencoderNet
-        An initialised net.
-
-    Returns
-    -------
-    state : dict
-        Plain data: str keys, numpy arrays, lists, dicts and Python scalars.
-    """
-    split = net.train_split
-    return {
-        "device": str(net.device),
-        "batch_size": net.batch_size,
-        "hold_out_seed": split.seed if isinstance(split, HoldOutSplit) else None,
-        "module": _to_plain(dict(net.module_.state_dict())),
-        # Plain settings of each submodule that are not weights, such as the
-        # seeds of private noise generators drawn at initialisation.
-        "module_scalars": {name: _public_scalars(m) for name, m in net.module_.named_modules()},
-        # Private noise generators (corruption, sampling): their device and state.
-        "module_generators": {
-            name: _generator_states(m) for name, m in net.module_.named_modules()
-        },
-        "criterion": _to_plain(dict(net.criterion_.state_dict())),
-        "optimizer": _to_plain(net.optimizer_.state_dict()),
-        "shuffle_generator": _to_plain(net.iterator_train__generator.get_state()),
-        "history": _to_plain([dict(row) for row in net.history]),
-    }
-
-
-def restore_net(net, state):
-    """Load a state from :func:`export_net` into ``net``, in place.
-
-    Parameters
-    ----------
-    net : AutoencoderNet
-        An initialised net whose module has the architecture of the exported
-        one (built by the same estimator parameters).
-    state : dict
-        From :func:`export_net`.
-
-    Returns
-    -------
-    net : AutoencoderNet
-        The same net, now holding the exported weights, optimizer state and
-        history.
-    """
-    net.batch_size = state["batch_size"]
-    net.module_.load_state_dict(_to_tensors(state["module"]))
-    for name, module in net.module_.named_modules():
-        for key, value in state["module_scalars"].get(name, {}).items():
-            if key in vars(module):
-                setattr(module, key, value)
-        for key, (device, generator_state) in state["module_generators"].get(name, {}).items():
-            # A generator saved on another kind of device (a CUDA one loaded
-            # on the CPU) is left out: the module draws again from its seed.
-            if key in vars(module) and torch.device(device).type == torch.device(net.device).type:
-                generator = torch.Generator(device=device)
-                generator.set_state(_to_tensors(generator_state))
-                setattr(module, key, generator)
-    net.criterion_.load_state_dict(_to_tensors(state["criterion"]))
-    net.optimizer_.load_state_dict(_to_tensors(state["optimizer"]))
-    net.iterator_train__generator.set_state(_to_tensors(state["shuffle_generator"]))
-    net.history = History(state["history"])
-    return net

@@ -4,16 +4,16 @@ Hinton & Salakhutdinov (2006) and Vincent et al. (2010) train a deep stack
 one layer at a time: each layer, with its mirrored decoder layer, is a
 shallow autoencoder trained on the codes of the layer below. The trained
 weights then initialise the deep network, which is fine-tuned end to end.
-Here each shallow autoencoder is a clone of the estimator itself, so a
-stacked denoising (or sparse, or contractive) autoencoder pretrains each
-layer with that family's corruption or penalty.
+Here each shallow autoencoder is a plain :class:`~skae.Autoencoder` with the
+estimator's shared parameters and its corruptions and penalties (the
+family's and the user's), so a stacked denoising (or sparse, or
+contractive, or any mix) autoencoder pretrains each layer with them.
 """
 
 import warnings
 
 import numpy as np
 import torch
-from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 
 from .nn import MLPDecoder, MLPEncoder, TiedMLPDecoder
@@ -81,18 +81,19 @@ def greedy_pretrain(estimator, module, X, *, seed, device):
     """Initialise a deep MLP autoencoder layer by layer, in place.
 
     Layer ``i`` of the encoder (widths ``w_i -> w_(i+1)``) and its mirror
-    in the decoder are trained as a shallow autoencoder: a clone of
-    ``estimator`` with ``hidden_layer_sizes=()``, ``n_components=w_(i+1)``
+    in the decoder are trained as a shallow autoencoder: an
+    :class:`~skae.Autoencoder` with the estimator's shared parameters,
+    ``hidden_layer_sizes=()``, ``n_components=w_(i+1)``, ``init="random"``
     and ``max_iter=pretraining_max_iter``, fitted on the codes of layer
-    ``i - 1`` (on ``X`` for the first layer). Its code activation is the
-    estimator's ``activation``, or ``code_activation`` for the code layer.
-    The first layer uses the estimator's ``loss``; the deeper ones
-    reconstruct codes, which are not confined to [0, 1], with squared
-    error. Family parameters (corruption, penalties) apply to every layer,
-    as in stacked denoising autoencoders, where the family allows it: the
-    KL sparsity penalty of :class:`~skae.SparseAutoencoder`, which needs
-    codes in (0, 1), is left out of hidden layers whose activation is not
-    logistic. A shallow decoder layer has a
+    ``i - 1`` (on ``X`` for the first layer) without early stopping. Its
+    code activation is the estimator's ``activation``, or
+    ``code_activation`` for the code layer. The first layer uses the
+    estimator's ``loss``; the deeper ones reconstruct codes, which are not
+    confined to [0, 1], with squared error. The corruptions and penalties
+    (the family's and ``regularizers``) apply to every layer, as in stacked
+    denoising autoencoders, where each allows it (its ``for_layer``): the KL
+    sparsity penalty, which needs codes in (0, 1), is left out of hidden
+    layers whose activation is not logistic. A shallow decoder layer has a
     linear output, while in the deep decoder the same weights feed the
     hidden activation: pretraining gives a starting point, and fine-tuning
     adjusts it.
@@ -124,28 +125,43 @@ def greedy_pretrain(estimator, module, X, *, seed, device):
         object, no hidden layers, or a family with another kind of module),
         or if a layer cannot be trained as its family requires.
     """
+    from ._autoencoder import Autoencoder
+
     widths = [X.shape[1], *estimator._hidden_layer_sizes(), estimator.n_components]
     _check_applicable(estimator, module, widths)
     n_layers = len(widths) - 1
     rng = np.random.RandomState(seed)
+    shared = {
+        name: value
+        for name, value in estimator.get_params(deep=False).items()
+        if name in Autoencoder._get_param_names()
+    }
+    regularizers = [*estimator._family_regularizers(), *(estimator.regularizers or [])]
     layers = []
     data = X
     for index in range(n_layers):
         last = index == n_layers - 1
         code_activation = estimator.code_activation if last else estimator.activation
-        shallow = clone(estimator).set_params(
+        layer_regularizers = [
+            (name, layer_regularizer)
+            for name, regularizer in regularizers
+            if (layer_regularizer := regularizer.for_layer(code_activation)) is not None
+        ]
+        shallow = Autoencoder(**shared).set_params(
             hidden_layer_sizes=(),
             n_components=widths[index + 1],
             code_activation=code_activation,
+            regularizers=layer_regularizers,
+            init="random",
             loss=estimator.loss if index == 0 else "mse",
             pretraining=None,
             max_iter=estimator.pretraining_max_iter,
+            learning_rate="constant",
             early_stopping=False,
             warm_start=False,
             callbacks=None,
             random_state=int(rng.randint(np.iinfo(np.int32).max)),
             device=device,
-            **estimator._layer_pretraining_params(code_activation),
         )
         try:
             with warnings.catch_warnings():
@@ -160,7 +176,7 @@ def greedy_pretrain(estimator, module, X, *, seed, device):
             raise ValueError(
                 f"pretraining='greedy' could not train layer {index + 1} of {n_layers} "
                 f"({widths[index]} -> {widths[index + 1]} units) as a shallow "
-                f"{type(estimator).__name__}: {exc}"
+                f"autoencoder: {exc}"
             ) from exc
         _copy_layer(module, shallow.net_.module_, index, n_layers)
         layers.append(shallow)

@@ -1,14 +1,16 @@
 """The variational autoencoder: a Gaussian latent model to encode, score and sample."""
 
+import copy
 from numbers import Integral, Real
 
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseAutoencoder, _fill_doc
+from ._base import BaseAutoencoder
+from ._docs import fill_doc
+from ._sklearn_internals import Interval
 from .nn import NegativeLogLikelihood, VariationalModule, gaussian_kl
 
 __all__ = ["VariationalAutoencoder", "VAE"]
@@ -33,7 +35,14 @@ def _elbo_draws(n_components, device):
     return torch.cat([half, -half]).to(device)
 
 
-@_fill_doc
+_BETA_DOC = """\
+    beta : float, default=1.0
+        Weight of the KL term: 1 is the VAE, larger values the beta-VAE
+        (more regular, more disentangled latents, blurrier
+        reconstructions), smaller ones weaken the prior."""
+
+
+@fill_doc(beta=_BETA_DOC)
 class VariationalAutoencoder(BaseAutoencoder):
     """Variational autoencoder (VAE): a generative model with a Gaussian latent.
 
@@ -50,16 +59,11 @@ class VariationalAutoencoder(BaseAutoencoder):
 
     Parameters
     ----------
-    {common_parameters}
-
-    beta : float, default=1.0
-        Weight of the KL term: 1 is the VAE, larger values the beta-VAE
-        (more regular, more disentangled latents, blurrier
-        reconstructions), smaller ones weaken the prior.
+    {parameters}
 
     Attributes
     ----------
-    {common_attributes}
+    {attributes}
 
     reconstruction_curve_ : list of float
         Mean per-row negative log-likelihood of each training epoch (the
@@ -81,7 +85,8 @@ class VariationalAutoencoder(BaseAutoencoder):
     deviation is learned (one scalar shared by all features), since a fixed
     unit variance on small-scale data lets the KL term win and collapses the
     posterior. ``code_activation`` must be ``"identity"`` (the posterior mean
-    and log-variance are linear) and ``tied_weights`` False. With an
+    and log-variance are linear), ``tied_weights`` False and ``init`` not
+    ``"pca"`` (``"auto"`` starts it at random). With an
     ``architecture``, the encoder it builds for ``2 * n_components`` outputs
     gives the means and then the log-variances, and the decoder it builds
     for ``n_components`` decodes.
@@ -125,6 +130,9 @@ class VariationalAutoencoder(BaseAutoencoder):
         "beta": [Interval(Real, 0, None, closed="left")],
     }
 
+    # The network is a Gaussian posterior and a likelihood, not PCA's maps.
+    _supports_pca_init = False
+
     def __init__(
         self,
         n_components=2,
@@ -133,15 +141,18 @@ class VariationalAutoencoder(BaseAutoencoder):
         activation="relu",
         code_activation="identity",
         architecture=None,
+        regularizers=None,
+        init="auto",
         pretraining=None,
         pretraining_max_iter=20,
         loss="mse",
         tied_weights=False,
         max_iter=200,
         batch_size="auto",
+        learning_rate="constant",
         learning_rate_init=1e-3,
         alpha=0.0,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
@@ -152,31 +163,7 @@ class VariationalAutoencoder(BaseAutoencoder):
         callbacks=None,
         beta=1.0,
     ):
-        super().__init__(
-            n_components=n_components,
-            hidden_layer_sizes=hidden_layer_sizes,
-            activation=activation,
-            code_activation=code_activation,
-            architecture=architecture,
-            pretraining=pretraining,
-            pretraining_max_iter=pretraining_max_iter,
-            loss=loss,
-            tied_weights=tied_weights,
-            max_iter=max_iter,
-            batch_size=batch_size,
-            learning_rate_init=learning_rate_init,
-            alpha=alpha,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            n_iter_no_change=n_iter_no_change,
-            tol=tol,
-            warm_start=warm_start,
-            random_state=random_state,
-            device=device,
-            verbose=verbose,
-            callbacks=callbacks,
-        )
-        self.beta = beta
+        self._store_parameters(locals())
 
     @property
     def _likelihood(self):
@@ -244,8 +231,8 @@ class VariationalAutoencoder(BaseAutoencoder):
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
         module = self._float64_module()
-        criterion = NegativeLogLikelihood(self._likelihood)
-        eps = _elbo_draws(self.n_components, self.net_.device)
+        criterion = copy.deepcopy(self.net_.criterion_).double()
+        eps = _elbo_draws(self.n_components_, self.net_.device)
 
         def elbo(_, batch):
             x = batch.double()
@@ -298,7 +285,7 @@ class VariationalAutoencoder(BaseAutoencoder):
         if not isinstance(n_samples, Integral) or n_samples < 1:
             raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
         rng = check_random_state(random_state)
-        z = rng.standard_normal((int(n_samples), self.n_components)).astype(np.float32)
+        z = rng.standard_normal((int(n_samples), self.n_components_)).astype(np.float32)
         return self.inverse_transform(z)
 
 

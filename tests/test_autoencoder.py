@@ -35,6 +35,8 @@ def test_linear_autoencoder_reaches_pca_subspace(digits):
         n_components=k,
         hidden_layer_sizes=(),
         activation="identity",
+        init="random",  # the default would start at PCA's solution
+        early_stopping=False,
         batch_size=len(X),
         max_iter=500,
         learning_rate_init=1e-2,
@@ -50,6 +52,20 @@ def test_linear_autoencoder_reaches_pca_subspace(digits):
     pca_error = np.mean((pca.inverse_transform(pca.transform(X)) - X) ** 2)
     ae_error = np.mean((ae.inverse_transform(ae.transform(X)) - X) ** 2)
     assert ae_error <= 1.02 * pca_error
+
+
+def test_default_linear_autoencoder_starts_at_pca_and_stays_there(digits):
+    # init="auto" starts a linear autoencoder at PCA's solution, which no
+    # epoch can improve on the held-out rows: the fit ends as PCA itself.
+    X = digits[0]
+    pca = PCA(n_components=10).fit(X)
+    ae = Autoencoder(
+        n_components=10, hidden_layer_sizes=(), activation="identity", max_iter=20, random_state=0
+    ).fit(X)
+    np.testing.assert_allclose(
+        ae.inverse_transform(ae.transform(X)), pca.inverse_transform(pca.transform(X)), atol=1e-4
+    )
+    assert ae.validation_mse_ <= ae.pca_validation_mse_ * (1 + 1e-6)
 
 
 def test_digits_2d_codes_beat_pca_in_knn_accuracy(digits_split):
@@ -95,11 +111,10 @@ def test_logistic_code_lies_in_unit_interval(digits):
 
 def test_tied_weights_decoder_reuses_transposed_encoder_weights(digits):
     X = digits[0][:200]
-    tied = Autoencoder(
-        n_components=4, hidden_layer_sizes=(16,), tied_weights=True, max_iter=3, random_state=0
-    ).fit(X)
-    untied = Autoencoder(n_components=4, hidden_layer_sizes=(16,), max_iter=3, random_state=0)
-    untied.fit(X)
+    params = {"n_components": 4, "hidden_layer_sizes": (16,), "max_iter": 3, "random_state": 0}
+    tied = Autoencoder(tied_weights=True, **params).fit(X)
+    # Without PCA's linear path beside the network (it has weights of its own).
+    untied = Autoencoder(init="random", **params).fit(X)
 
     def n_parameters(est):
         return sum(p.numel() for p in est.net_.module_.parameters())
@@ -137,7 +152,9 @@ def test_bce_loss_rejects_data_outside_unit_interval(digits):
 
 @pytest.mark.parametrize("hidden", [(0,), (10, -1), ("a",)])
 def test_bad_hidden_layer_sizes_are_rejected(digits, hidden):
-    with pytest.raises(ValueError, match="hidden_layer_sizes must be a tuple of positive"):
+    with pytest.raises(
+        ValueError, match="hidden_layer_sizes must be a positive int or a tuple of positive"
+    ):
         Autoencoder(hidden_layer_sizes=hidden, max_iter=1).fit(digits[0][:20])
 
 

@@ -2,23 +2,22 @@
 
 import numpy as np
 import pytest
+from _registry import ESTIMATOR_CLASSES
 from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import Pipeline
 
-from skae import (
-    VAE,
-    Autoencoder,
-    ContractiveAutoencoder,
-    ConvolutionalArchitecture,
-    DenoisingAutoencoder,
-    SparseAutoencoder,
-)
-from skae.nn import ConvDecoder, ConvEncoder
+from skae import VAE, Autoencoder, ConvolutionalArchitecture, DenoisingAutoencoder
+from skae.nn import ConvDecoder, ConvEncoder, LinearShortcut
 
 FAST = {"device": "cpu", "random_state": 0}
+
+
+def conv_part(part):
+    """The convolutional network inside an encoder or decoder (beside PCA's linear path)."""
+    return part.branch if isinstance(part, LinearShortcut) else part
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +46,7 @@ def test_rows_without_an_image_shape_are_one_dimensional_signals():
     assert conv.image_shape_for(7) == (1, 1, 7)
     X = np.random.RandomState(0).normal(size=(30, 7))
     ae = Autoencoder(3, architecture=conv, max_iter=2, **FAST).fit(X)
-    assert ae.net_.module_.encoder.image_shape == (1, 1, 7)
+    assert conv_part(ae.net_.module_.encoder).image_shape == (1, 1, 7)
     assert ae.inverse_transform(ae.transform(X)).shape == (30, 7)
 
 
@@ -82,9 +81,8 @@ def test_params_are_nested_cloned_and_searchable(digits):
     assert len(search.cv_results_["params"]) == 2
     best = search.best_params_["ae__architecture__channels"]
     module = search.best_estimator_.named_steps["ae"].net_.module_
-    assert [c.out_channels for c in module.encoder.convs if hasattr(c, "out_channels")] == list(
-        best
-    )
+    convs = conv_part(module.encoder).convs
+    assert [c.out_channels for c in convs if hasattr(c, "out_channels")] == list(best)
     assert conv.channels == (4,)  # the search never touched the original
 
 
@@ -113,19 +111,18 @@ def test_conv_denoising_autoencoder_cleans_masked_digits(digits):
     assert denoised < 0.9 * _mse(plain.inverse_transform(plain.transform(noisy)), X_test)
 
 
-@pytest.mark.parametrize(
-    "family",
-    [Autoencoder, DenoisingAutoencoder, SparseAutoencoder, ContractiveAutoencoder, VAE],
-)
+@pytest.mark.parametrize("family", ESTIMATOR_CLASSES, ids=lambda cls: cls.__name__)
 @pytest.mark.parametrize("upsampling", ["nearest", "transposed"])
 def test_every_family_trains_a_conv_network(digits, family, upsampling):
     X_train = digits[0][:400]
     conv = ConvolutionalArchitecture((8, 8), channels=(4, 8), upsampling=upsampling)
     est = family(5, architecture=conv, max_iter=8, batch_size=50, **FAST).fit(X_train)
-    module = est.net_.module_
-    assert isinstance(module.encoder, ConvEncoder) and isinstance(module.decoder, ConvDecoder)
+    encoder, decoder = (
+        conv_part(part) for part in (est.net_.module_.encoder, est.net_.module_.decoder)
+    )
+    assert isinstance(encoder, ConvEncoder) and isinstance(decoder, ConvDecoder)
     expected_code = 10 if family is VAE else 5  # the VAE's encoder gives means and log-variances
-    assert module.encoder.code.out_features == expected_code
+    assert encoder.code.out_features == expected_code
     codes = est.transform(X_train)
     assert codes.shape == (400, 5) and np.isfinite(codes).all()
     np.testing.assert_array_equal(codes, est.transform(X_train))

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import threadpoolctl
 import torch
-from _families import public_estimators
+from _registry import ESTIMATOR_CLASSES
 from sklearn.base import clone
 from sklearn.datasets import load_digits
 
@@ -24,7 +24,7 @@ da = pytest.importorskip("dask.array")
 dask_ml_wrappers = pytest.importorskip("dask_ml.wrappers")
 distributed = pytest.importorskip("dask.distributed")
 
-FAMILIES = public_estimators()
+FAMILIES = ESTIMATOR_CLASSES
 
 
 @pytest.fixture(scope="module")

@@ -4,17 +4,25 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
+from _registry import FAST as REGISTRY_FAST
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.svm import SVC
 from sklearn.utils._param_validation import InvalidParameterError
+from skorch.callbacks import Callback
 
-from skae import Autoencoder, DenoisingAutoencoder
+from skae import (
+    Autoencoder,
+    ContractionPenalty,
+    DenoisingAutoencoder,
+    NoiseCorruption,
+    SparsityPenalty,
+)
 from skae.nn import GaussianNoise, MaskingNoise, SaltAndPepperNoise
 
-FAST = {"hidden_layer_sizes": (16,), "max_iter": 3, "random_state": 0, "device": "cpu"}
+FAST = {**REGISTRY_FAST, "hidden_layer_sizes": (16,), "max_iter": 3, "random_state": 0}
 
 
 @pytest.fixture(scope="module")
@@ -141,13 +149,77 @@ def test_grid_search_over_components_and_noise_level_beside_pca():
 def test_warm_started_fit_applies_the_current_noise(digits):
     X = digits[:300]
     dae = DenoisingAutoencoder(**FAST, noise="masking", noise_level=0.1, warm_start=True).fit(X)
-    weights = dae.net_.module_.encoder[0].weight.detach().clone()
+    weights = dae.net_.module_.encoder.linear.weight.detach().clone()
     dae.set_params(noise="gaussian", noise_level=0.5).fit(X)
     corruption = dae.net_.module_.corruption
     assert isinstance(corruption, GaussianNoise) and corruption.std == 0.5
     # Training went on from the first fit's weights.
     assert dae.n_iter_ == 2 * FAST["max_iter"]
-    assert not torch.equal(dae.net_.module_.encoder[0].weight, weights)
+    assert not torch.equal(dae.net_.module_.encoder.linear.weight, weights)
     # The cross-parameter check runs on continued fits too.
     with pytest.raises(ValueError, match="noise_level"):
         dae.set_params(noise="masking", noise_level=2.0).fit(X)
+
+
+class ValidationBatches(Callback):
+    """Keep the (input, target) pairs of each epoch's validation batches."""
+
+    def on_batch_end(self, net, batch=None, training=False, **kwargs):
+        if not training:
+            self.pairs_ = [*getattr(self, "pairs_", []), (batch[0].clone(), batch[1].clone())]
+
+
+def test_held_out_rows_are_scored_on_the_same_corruption_every_epoch(digits):
+    # Early stopping must judge the denoising the model is trained for: the
+    # validation input is corrupted, against the clean rows, and by the same
+    # noise each epoch so that epochs compare.
+    dae = DenoisingAutoencoder(
+        **FAST | {"max_iter": 2, "callbacks": [ValidationBatches()]}, early_stopping=True
+    ).fit(digits[:200])
+    pairs = dict(dae.net_.callbacks_)["ValidationBatches"].pairs_
+    assert len(pairs) == 2  # one batch of 20 held-out rows, each epoch
+    (noisy_1, clean_1), (noisy_2, clean_2) = pairs
+    assert torch.equal(noisy_1, noisy_2) and torch.equal(clean_1, clean_2)
+    masked = (noisy_1 == 0) & (clean_1 != 0)
+    assert 0.15 < masked.sum() / (clean_1 != 0).sum() < 0.35  # a quarter masked
+
+
+def test_an_overcomplete_start_at_pca_is_not_kept_for_copying_its_input(digits):
+    # 96 components of 64 pixels: PCA's start reconstructs clean rows
+    # perfectly. Judged on corrupted held-out rows it is a poor denoiser, so
+    # training goes on and the model learns to denoise.
+    X_train, X_test = digits[:1000], digits[1400:]
+    X_masked = X_test * (np.random.RandomState(0).rand(*X_test.shape) >= 0.25)
+    dae = DenoisingAutoencoder(n_components=96, max_iter=40, random_state=0, device="cpu")
+    dae.fit(X_train)
+    assert dae.n_iter_ > 10
+    cleaned = dae.inverse_transform(dae.transform(X_masked))
+    assert np.mean((cleaned - X_test) ** 2) < 0.6 * np.mean((X_masked - X_test) ** 2)
+
+
+@pytest.mark.parametrize(
+    "penalty",
+    [SparsityPenalty("kl", weight=1e-2), ContractionPenalty(weight=1e-2)],
+    ids=["sparse", "contractive"],
+)
+def test_denoising_combines_with_a_penalty(digits, penalty):
+    X = digits[:300]
+    params = {**FAST, "n_components": 8, "code_activation": "logistic"}
+    combined = DenoisingAutoencoder(**params, regularizers=[("extra", penalty)]).fit(X)
+    name = "train_extra"
+    assert name in combined.net_.history[-1]
+    # The same corruption on the same seed: only the penalty differs.
+    alone = DenoisingAutoencoder(**params).fit(X)
+    assert combined.net_.module_.corruption.seed == alone.net_.module_.corruption.seed
+    assert combined.loss_curve_[-1] > alone.loss_curve_[-1]
+
+
+def test_a_plain_autoencoder_with_a_noise_corruption_is_the_denoising_one(digits):
+    X = digits[:300]
+    params = {**FAST, "n_components": 6}
+    preset = DenoisingAutoencoder(**params, noise="gaussian", noise_level=0.2).fit(X)
+    composed = Autoencoder(
+        **params, regularizers=[("noise", NoiseCorruption("gaussian", 0.2))]
+    ).fit(X)
+    np.testing.assert_array_equal(preset.transform(X), composed.transform(X))
+    assert composed.get_params()["noise__level"] == 0.2

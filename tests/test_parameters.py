@@ -10,11 +10,11 @@ import warnings
 
 import numpy as np
 import pytest
-from _families import public_estimators
+from _registry import ESTIMATOR_CLASSES
 from sklearn.base import clone
 from sklearn.datasets import load_digits
 
-from skae import ConvolutionalArchitecture
+from skae import ConvolutionalArchitecture, SparsityPenalty
 
 BASE = {"n_components": 3, "hidden_layer_sizes": (16,), "max_iter": 3, "random_state": 0}
 BASE |= {"device": "cpu", "tol": 0.0}
@@ -26,13 +26,19 @@ CHANGES = {
     "architecture": ({}, ConvolutionalArchitecture(image_shape=(8, 8), channels=(4,))),
     "batch_size": ({}, 16),
     "code_activation": ({}, "tanh"),
-    "early_stopping": ({}, True),
+    "early_stopping": ({}, False),
+    "init": ({}, "random"),
+    "learning_rate": ({}, "cosine"),
+    "regularizers": ({}, [("extra", SparsityPenalty("l1", weight=0.1))]),
     "hidden_layer_sizes": ({}, (8,)),
     "learning_rate_init": ({}, 1e-2),
     "loss": ({}, "bce"),
     "max_iter": ({}, 2),
     "n_iter_no_change": ({"tol": 1e3, "max_iter": 10}, 3),
-    "tol": ({"n_iter_no_change": 1}, 1e3),
+    "tol": (
+        {"n_iter_no_change": 3, "early_stopping": False, "max_iter": 10, "init": "random"},
+        1e3,
+    ),
     "pretraining": ({}, "greedy"),
     "pretraining_max_iter": ({"pretraining": "greedy", "hidden_layer_sizes": (16, 8)}, 1),
     "tied_weights": ({}, True),
@@ -54,13 +60,18 @@ ARCHITECTURE_CHANGES = {
 }
 # Parameters a family fixes: changing them is a clear ValueError, not a no-op.
 FIXED_BY_FAMILY = {
+    ("VariationalAutoencoder", "init"),
     ("VariationalAutoencoder", "code_activation"),
     ("VariationalAutoencoder", "tied_weights"),
     ("VariationalAutoencoder", "pretraining"),
 }
+# Values a family needs instead: init="random" is what auto means for a VAE.
+FAMILY_CHANGES = {("VariationalAutoencoder", "init"): "pca"}
 # Contexts a family needs for a parameter to apply.
 FAMILY_CONTEXTS = {
     ("SparseAutoencoder", "code_activation"): {"sparsity": "l1"},
+    # A logistic code starts at random anyway; a linear one starts at PCA.
+    ("SparseAutoencoder", "init"): {"sparsity": "l1", "code_activation": "identity"},
     ("VariationalAutoencoder", "pretraining_max_iter"): None,  # no greedy pretraining
 }
 # Parameters that do not change a single fit on purpose: they choose where or
@@ -69,12 +80,13 @@ NOT_FIT_SETTINGS = {"verbose", "device", "callbacks", "warm_start", "random_stat
 
 
 def cases():
-    for Estimator in public_estimators():
+    for Estimator in ESTIMATOR_CLASSES:
         names = set(Estimator().get_params(deep=False)) - NOT_FIT_SETTINGS - {"n_components"}
         assert names <= set(CHANGES), f"{Estimator.__name__}: add {names - set(CHANGES)} here"
         for name in sorted(names):
             context, value = CHANGES[name]
             context = FAMILY_CONTEXTS.get((Estimator.__name__, name), context)
+            value = FAMILY_CHANGES.get((Estimator.__name__, name), value)
             if context is None:
                 continue
             yield pytest.param(Estimator, context, {name: value}, id=f"{Estimator.__name__}-{name}")

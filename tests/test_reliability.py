@@ -14,35 +14,25 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
+from _registry import ESTIMATOR_CLASSES, FAST
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from skorch.callbacks import Callback
 
 import skae._base
-from skae import (
-    VAE,
-    Autoencoder,
-    ContractiveAutoencoder,
-    DenoisingAutoencoder,
-    SparseAutoencoder,
-)
+import skae._pca
+from skae import VAE, Autoencoder, ContractiveAutoencoder, DenoisingAutoencoder
 
-FAMILIES = [
-    Autoencoder,
-    DenoisingAutoencoder,
-    SparseAutoencoder,
-    ContractiveAutoencoder,
-    VAE,
-]
-FAMILY = pytest.mark.parametrize("Estimator", FAMILIES, ids=lambda cls: cls.__name__)
+FAMILY = pytest.mark.parametrize("Estimator", ESTIMATOR_CLASSES, ids=lambda cls: cls.__name__)
 
-# 120 rows in batches of 25: five batches an epoch, the last one of 20 rows.
-SMALL = {
+# 120 rows in batches of 25: five batches an epoch, the last one of 20 rows,
+# all of them training rows (early stopping would restore its best epoch at
+# the end, which is not what these tests look at).
+SMALL = {key: value for key, value in FAST.items() if key != "max_iter"} | {
     "n_components": 3,
-    "hidden_layer_sizes": (8,),
     "batch_size": 25,
     "random_state": 0,
-    "device": "cpu",
+    "early_stopping": False,
 }
 
 
@@ -186,12 +176,13 @@ def test_fit_that_stops_on_tol_does_not_warn(Estimator, X):
 def test_contractive_with_early_stopping_scores_the_penalty_on_validation_rows(X):
     # Deep encoders estimate the penalty from random projections; the
     # validation pass (eval mode) uses fixed ones, so it is repeatable.
-    first = ContractiveAutoencoder(**SMALL, max_iter=3, early_stopping=True).fit(X)
-    second = ContractiveAutoencoder(**SMALL, max_iter=3, early_stopping=True).fit(X)
+    early = {**SMALL, "max_iter": 3, "early_stopping": True}
+    first = ContractiveAutoencoder(**early).fit(X)
+    second = ContractiveAutoencoder(**early).fit(X)
     assert len(first.validation_scores_) == first.n_iter_
     assert np.isfinite(first.validation_scores_).all()
     assert first.validation_scores_ == second.validation_scores_
-    plain = ContractiveAutoencoder(**SMALL, max_iter=3, early_stopping=True, contraction_weight=0)
+    plain = ContractiveAutoencoder(**early, contraction_weight=0)
     plain.fit(X)
     # The same weights (the penalty's gradient aside) score lower with it.
     assert first.validation_scores_[0] < plain.validation_scores_[0]
@@ -293,13 +284,14 @@ def test_sparse_input_is_densified_one_batch_at_a_time(Estimator, early_stopping
     X = tfidf_like()
     recorder_ = DensifyRecorder(monkeypatch)
     monkeypatch.setattr(skae._base, "_INFERENCE_BATCH_VALUES", 50 * X.shape[1])
-    est = Estimator(**{**SMALL, "batch_size": 40}, max_iter=2, early_stopping=early_stopping)
+    monkeypatch.setattr(skae._pca, "_BATCH_VALUES", 50 * X.shape[1])
+    est = Estimator(**{**SMALL, "batch_size": 40, "early_stopping": early_stopping}, max_iter=2)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         est.fit(X)
     assert recorder_.shapes, "the batches should come from toarray"
-    # Training batches of 40 rows; fit's closing check of the code runs
-    # inference batches of 50.
+    # Training batches of 40 rows; PCA for the start and fit's closing check
+    # of the code run batches of 50.
     assert max(rows for rows, _ in recorder_.shapes) <= 50
     assert 40 in {rows for rows, _ in recorder_.shapes}
     recorder_.shapes.clear()

@@ -5,12 +5,13 @@ import math
 import numpy as np
 import pytest
 import torch
+from _registry import FAST as REGISTRY_FAST
 from sklearn.datasets import load_digits
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skae import Autoencoder, SparseAutoencoder
 
-FAST = {"hidden_layer_sizes": (16,), "max_iter": 3, "random_state": 0, "device": "cpu"}
+FAST = {**REGISTRY_FAST, "hidden_layer_sizes": (16,), "max_iter": 3, "random_state": 0}
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +21,7 @@ def digits():
 
 def penalty(model, X):
     """The model's sparsity term on rows X, as the training loss sees it."""
-    ((name, weight, function),) = model._loss_terms()
+    ((name, weight, function),) = model.net_.loss_terms
     module = model.net_.module_.train()
     with torch.no_grad():
         batch = torch.tensor(X, dtype=torch.float32)

@@ -18,6 +18,7 @@ from ._penalties import (
     kl_sparsity,
     l1_activity,
 )
+from ._shortcut import LinearShortcut, init_from_pca_
 from ._variational import (
     GaussianSampler,
     NegativeLogLikelihood,
@@ -35,6 +36,7 @@ __all__ = [
     "GaussianNoise",
     "GaussianSampler",
     "JacobianProjectionModule",
+    "LinearShortcut",
     "MLPDecoder",
     "MLPEncoder",
     "MaskingNoise",
@@ -52,6 +54,7 @@ __all__ = [
     "encode_with_projection",
     "gaussian_kl",
     "gaussian_nll",
+    "init_from_pca_",
     "init_parameters_",
     "kl_sparsity",
     "l1_activity",

@@ -1,0 +1,248 @@
+"""The documentation every estimator shares, and the template that puts it in place.
+
+Each shared constructor parameter and fitted attribute is documented once,
+here, as one numpydoc entry. A class docstring holds the placeholders
+``{parameters}`` and ``{attributes}``; :func:`fill_doc` replaces them with the
+entries, in signature order, after any entries of the family's own (a family
+whose default differs, such as ``SparseAutoencoder``'s ``code_activation``,
+passes its own entry). A missing placeholder, an entry for a parameter the
+class does not have, or a parameter without an entry is an error at import
+time, not a silently incomplete page. Measured figures belong in the user
+guide and the benchmark results; an entry gives the default's reason in a
+sentence and points there.
+"""
+
+import inspect
+
+__all__ = ["PARAMETERS", "ATTRIBUTES", "fill_doc"]
+
+PARAMETERS = {
+    "n_components": """\
+    n_components : int, default=2
+        Width of the code, the number of features ``transform`` returns. It
+        may exceed the number of input features (an overcomplete code).""",
+    "hidden_layer_sizes": """\
+    hidden_layer_sizes : int or tuple of int, default=(512,)
+        Widths of the encoder's hidden layers, outermost first; the decoder
+        mirrors them. An int is one hidden layer, ``()`` a single-layer
+        autoencoder. One wide layer reconstructed better than deeper
+        defaults on the digits and Fashion-MNIST (see "Choosing the network"
+        in the user guide).""",
+    "activation": """\
+    activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
+        Activation of the hidden layers, as in
+        :class:`~sklearn.neural_network.MLPRegressor`.""",
+    "code_activation": """\
+    code_activation : {"identity", "relu", "tanh", "logistic"}, \
+default="identity"
+        Activation of the code layer. The default linear code keeps all
+        directions of the code usable; ``"logistic"`` gives codes in (0, 1).
+        With ``hidden_layer_sizes=()`` and both activations ``"identity"``
+        the autoencoder is linear and learns the principal subspace.""",
+    "architecture": """\
+    architecture : object or None, default=None
+        The network's shape when it is not an MLP: an object whose
+        ``build(n_features, n_components, code_activation)`` returns a torch
+        ``(encoder, decoder)`` pair, such as a
+        :class:`~skae.ConvolutionalArchitecture` for image rows. Its own
+        parameters are grid-searchable as ``architecture__<name>``. None
+        builds the MLP described by ``hidden_layer_sizes`` and
+        ``activation``.""",
+    "regularizers": """\
+    regularizers : list of (str, regularizer) tuples or None, default=None
+        Corruptions of the input (:class:`~skae.NoiseCorruption`) and
+        penalties in the loss (:class:`~skae.SparsityPenalty`,
+        :class:`~skae.ContractionPenalty`, or your own
+        :class:`~skae.Corruption` and :class:`~skae.Penalty` subclasses),
+        each with a name, added to what the estimator's family brings: for
+        example a sparse denoising autoencoder is
+        ``DenoisingAutoencoder(regularizers=[("sparsity", SparsityPenalty())])``.
+        Corruptions apply in order; a penalty's epoch mean is recorded in
+        ``net_.history`` as ``train_<name>``. Their parameters are
+        grid-searchable as ``<name>__<parameter>``, as for the steps of a
+        :class:`~sklearn.pipeline.Pipeline`.""",
+    "init": """\
+    init : {"auto", "pca", "random"}, default="auto"
+        How the network starts. ``"pca"`` adds a linear path, started at
+        PCA's solution for the training rows, beside the network, whose
+        output layers start at zero: the untrained autoencoder is PCA with
+        ``n_components`` components, and training adds a non-linear
+        correction. With early stopping, a correction that does not beat
+        PCA on the held-out rows is dropped. ``"random"`` starts every
+        weight from PyTorch's default initialisation. ``"auto"`` is
+        ``"pca"`` where it applies (squared-error loss, linear code, no
+        greedy pretraining, and no tied weights with hidden layers) and
+        ``"random"`` elsewhere. It keeps the network from reconstructing
+        held-out rows worse than PCA on small data, where a randomly
+        started one overfits (see "Never worse than PCA" in the user
+        guide).""",
+    "pretraining": """\
+    pretraining : {"greedy"} or None, default=None
+        ``"greedy"`` first trains each layer of a deep MLP as a shallow
+        autoencoder on the codes of the layer below, with the estimator's
+        corruptions and penalties (Hinton & Salakhutdinov, 2006; Vincent et
+        al., 2010), then fine-tunes the whole stack.""",
+    "pretraining_max_iter": """\
+    pretraining_max_iter : int, default=20
+        Epochs of each layer's pretraining.""",
+    "loss": """\
+    loss : {"mse", "bce"}, default="mse"
+        Reconstruction loss: mean squared error, or binary cross-entropy
+        for data in [0, 1] (the reconstruction then passes through a
+        sigmoid).""",
+    "tied_weights": """\
+    tied_weights : bool, default=False
+        If True, each decoder layer uses the transposed weights of the
+        mirrored encoder layer (only its bias is its own).""",
+    "max_iter": """\
+    max_iter : int, default=200
+        Maximum number of epochs (passes over the data).""",
+    "batch_size": """\
+    batch_size : int or "auto", default="auto"
+        Rows per mini-batch; ``"auto"`` means ``min(200, n_samples)``. A
+        size larger than the data gives full-batch training.""",
+    "learning_rate": """\
+    learning_rate : {"constant", "cosine"}, default="constant"
+        Schedule of the learning rate over the ``max_iter`` epochs of a
+        ``fit``: ``"constant"`` keeps ``learning_rate_init``; ``"cosine"``
+        decays it from ``learning_rate_init`` to zero along half a cosine
+        (Loshchilov & Hutter, 2017), which reaches a lower loss in the same
+        number of epochs when ``max_iter`` is the whole budget, as in the
+        Hinton & Salakhutdinov reproduction (see the user guide).
+        ``partial_fit`` always trains at ``learning_rate_init``.""",
+    "learning_rate_init": """\
+    learning_rate_init : float, default=1e-3
+        Learning rate of the Adam optimizer.""",
+    "alpha": """\
+    alpha : float, default=0.0
+        Strength of the L2 penalty on the weights (Adam's weight decay, as in
+        scikit-learn's MLP; biases are not penalised). Off by default: on the
+        digits, 1e-4 already raised the test reconstruction error (see
+        "Training parameters" in the user guide).""",
+    "early_stopping": """\
+    early_stopping : bool or "auto", default="auto"
+        If True, hold out ``validation_fraction`` of the rows, stop when
+        their loss has not improved by ``tol`` for ``n_iter_no_change``
+        epochs, and restore the weights of the best epoch (the untrained
+        network counts as epoch 0). If False, train on every row and stop
+        when the training loss has not improved by ``tol`` for
+        ``n_iter_no_change`` epochs. ``"auto"`` is True for 20 rows or
+        more: with ``init="pca"`` it is what keeps small data from
+        overfitting (see "Never worse than PCA" in the user guide).""",
+    "validation_fraction": """\
+    validation_fraction : float, default=0.1
+        Share of the rows held out when early stopping is on.""",
+    "n_iter_no_change": """\
+    n_iter_no_change : int, default=10
+        Epochs without an improvement of at least ``tol`` before stopping.
+        With fewer rows than ``batch_size`` an epoch is a single optimizer
+        step: raise it (or lower ``batch_size``) on very small data.""",
+    "tol": """\
+    tol : float, default=1e-4
+        Smallest improvement of the monitored loss that counts.""",
+    "warm_start": """\
+    warm_start : bool, default=False
+        If True, ``fit`` continues from the weights of the previous fit
+        (with a fresh optimizer) instead of starting anew.""",
+    "random_state": """\
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weight initialisation, the shuffling, the validation split
+        and any corruption, through private ``torch.Generator`` objects (the
+        global torch seed is never touched). An int gives bit-identical fits
+        on the same data and device.""",
+    "device": """\
+    device : str or torch.device, default="auto"
+        Where to train and infer: ``"auto"`` picks ``"cuda"`` when it is
+        available and ``"cpu"`` otherwise; any torch device string works.
+        ``fit`` raises a ``ValueError`` for a device this machine lacks
+        (``"cuda"`` without a GPU).""",
+    "verbose": """\
+    verbose : int, default=0
+        If positive, skorch prints one line of progress per epoch.""",
+    "callbacks": """\
+    callbacks : list of skorch callbacks or None, default=None
+        Extra :mod:`skorch.callbacks` run during training (copied at each
+        fit, so the ones passed here are never modified).""",
+}
+
+ATTRIBUTES = {
+    "n_components_": """\
+    n_components_ : int
+        Width of the code, ``n_components``.""",
+    "n_features_in_": """\
+    n_features_in_ : int
+        Number of features seen during ``fit``.""",
+    "feature_names_in_": """\
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of the features seen during ``fit``, if they are all strings.""",
+    "n_iter_": """\
+    n_iter_ : int
+        Number of epochs run, over all fits when warm-starting.""",
+    "loss_curve_": """\
+    loss_curve_ : list of float
+        Training loss at the end of each epoch.""",
+    "validation_scores_": """\
+    validation_scores_ : list of float
+        Negative validation loss after each epoch (higher is better); only
+        with early stopping.""",
+    "best_validation_score_": """\
+    best_validation_score_ : float
+        Best of ``validation_scores_``, or the untrained network's score
+        when no epoch improved on it; only with early stopping.""",
+    "validation_mse_": """\
+    validation_mse_ : float
+        Mean squared reconstruction error per value of the fitted network
+        on the held-out rows; only with early stopping.""",
+    "pca_validation_mse_": """\
+    pca_validation_mse_ : float
+        The same for :class:`~sklearn.decomposition.PCA` with
+        ``n_components`` components fitted on the training rows: the
+        baseline the network is compared with. ``fit`` warns when the
+        network is more than 2% worse; only with early stopping.""",
+    "net_": """\
+    net_ : skae._net.AutoencoderNet
+        The skorch net that trained the torch module ``net_.module_``; its
+        ``history`` holds every per-epoch and per-batch record.""",
+}
+
+
+def fill_doc(**parameters):
+    """Class decorator: put the parameter and attribute entries into the docstring.
+
+    Parameters
+    ----------
+    **parameters : str
+        The class's own parameter entries, by parameter name; the others come
+        from :data:`PARAMETERS`. Entries follow the ``__init__`` signature
+        order; ``{attributes}`` stands for every entry of :data:`ATTRIBUTES`.
+
+    Returns
+    -------
+    decorator : callable
+        Fills ``{parameters}`` and ``{attributes}`` in the class docstring.
+
+    Raises
+    ------
+    TypeError
+        If the docstring lacks a placeholder, a parameter of ``__init__``
+        has no entry, or an entry names no parameter of ``__init__``.
+    """
+
+    def decorate(cls):
+        doc = cls.__doc__ or ""
+        names = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+        extra = set(parameters) - set(names)
+        if extra:
+            raise TypeError(f"{cls.__name__}: documentation for unknown parameters {extra}.")
+        for placeholder in ("{parameters}", "{attributes}"):
+            if f"    {placeholder}" not in doc:
+                raise TypeError(f"{cls.__name__}'s docstring lacks the placeholder {placeholder}.")
+        missing = [name for name in names if name not in parameters and name not in PARAMETERS]
+        if missing:
+            raise TypeError(f"{cls.__name__}: no documentation for parameters {missing}.")
+        entries = "\n\n".join(parameters.get(name, PARAMETERS.get(name)) for name in names)
+        doc = doc.replace("    {parameters}", entries)
+        cls.__doc__ = doc.replace("    {attributes}", "\n\n".join(ATTRIBUTES.values()))
+        return cls
+
+    return decorate

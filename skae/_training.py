@@ -1,0 +1,374 @@
+"""Training: from validated rows to a trained skorch net.
+
+:class:`~skae._base.BaseAutoencoder` calls these in ``fit`` and
+``partial_fit``; each function does one step of the path and reads the
+estimator's parameters and hooks:
+
+1. :class:`FitData` turns validated rows into tensors on the training device,
+   seeds, and (with early stopping) the split into training and held-out rows;
+2. :func:`build_module` builds the network from the family's hooks, starts it
+   (at random, at PCA's solution, or by greedy pretraining) and lets the
+   penalties wrap it;
+3. :func:`build_net` builds the skorch net that trains it;
+4. :func:`check_fit` reads the history and warns about what the user should
+   know (``max_iter`` reached, constant code units, worse than PCA).
+"""
+
+import copy
+from dataclasses import dataclass
+from functools import partial
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from skorch.callbacks import EarlyStopping, LRScheduler
+from skorch.dataset import Dataset
+from skorch.helper import predefined_split
+from skorch.utils import noop
+
+from ._device import resolve_device
+from ._net import (
+    AutoencoderNet,
+    DivergenceGuard,
+    EarlyStoppingFromStart,
+    TensorBatchIterator,
+)
+from ._pca import MAX_FEATURES, PrincipalAxes
+from ._regularizer import build_corruption, split_regularizers
+from ._warnings import warn
+from .nn import init_from_pca_, init_parameters_
+
+__all__ = [
+    "FitData",
+    "attach_regularizers",
+    "build_module",
+    "build_net",
+    "check_fit",
+    "end_fit",
+]
+
+# With fewer rows, "auto" trains on every row: a held-out set of one row
+# says little, and the smallest inputs of scikit-learn's checks have 1 to 10.
+_MIN_ROWS_FOR_AUTO_EARLY_STOPPING = 20
+
+
+def _as_tensor(X, device):
+    """Validated rows as a float32 tensor on ``device`` (sharing memory when it can)."""
+    if sp.issparse(X):
+        return X
+    if device.type == "cpu" and X.flags.writeable and X.flags.c_contiguous:
+        return torch.from_numpy(X)
+    return torch.tensor(X, dtype=torch.float32, device=device)
+
+
+def hold_out(n_samples, fraction, seed):
+    """Indices ``(train, valid)`` of a random hold-out split, reproducible from ``seed``."""
+    n_valid = max(1, int(round(fraction * n_samples)))
+    if n_samples - n_valid < 1:
+        raise ValueError(
+            f"early_stopping=True holds out validation_fraction={fraction} of the "
+            f"{n_samples} samples and leaves none to train on; pass more samples or "
+            "set early_stopping=False."
+        )
+    order = torch.randperm(n_samples, generator=torch.Generator().manual_seed(seed)).numpy()
+    return np.sort(order[n_valid:]), np.sort(order[:n_valid])
+
+
+@dataclass
+class FitData:
+    """The rows of one ``fit`` or ``partial_fit`` call, ready to train on.
+
+    Attributes
+    ----------
+    X : ndarray or sparse matrix
+        The validated rows (float32).
+    train, valid : ndarray or sparse matrix
+        The training rows and the held-out rows (``valid`` is None without
+        early stopping).
+    device : torch.device
+        The training device.
+    seeds : list of int
+        Seeds of the corruption, the initialisation, the shuffling and the
+        split, drawn from ``random_state``.
+    early_stopping : bool
+        Whether rows are held out and the best epoch restored.
+    incremental : bool
+        Whether this is one epoch of ``partial_fit``.
+    """
+
+    X: object
+    train: object
+    valid: object
+    device: torch.device
+    seeds: list
+    early_stopping: bool
+    incremental: bool
+    started_at_pca: bool = False
+    _pca: object = None
+    _train_tensor: object = None
+
+    @classmethod
+    def from_rows(cls, estimator, X, *, incremental, device=None):
+        """Seed, choose the device and split ``X`` as the estimator's parameters say."""
+        rng = check_random_state(estimator.random_state)
+        seeds = [int(s) for s in rng.randint(np.iinfo(np.int32).max, size=4)]
+        device = resolve_device(estimator.device) if device is None else device
+        early = estimator.early_stopping
+        if early == "auto":
+            early = X.shape[0] >= _MIN_ROWS_FOR_AUTO_EARLY_STOPPING
+        early = bool(early) and not incremental
+        if not early:
+            return cls(X, X, None, device, seeds, False, incremental)
+        train, valid = hold_out(X.shape[0], estimator.validation_fraction, seeds[3])
+        return cls(X, X[train], X[valid], device, seeds, True, incremental)
+
+    def tensor(self, rows):
+        """``rows`` (one of the attributes) on the training device."""
+        return _as_tensor(rows, self.device)
+
+    def train_tensor(self):
+        """The training rows on the training device (made once)."""
+        if self._train_tensor is None:
+            self._train_tensor = self.tensor(self.train)
+        return self._train_tensor
+
+    def pca(self, n_components):
+        """PCA of the training rows (fitted once), or None for < 2 rows or too many features."""
+        if self.train.shape[1] > MAX_FEATURES:
+            return None
+        if self._pca is None:
+            self._pca = fit_pca(self.train, n_components) or False
+        return self._pca or None
+
+
+def resolved_init(estimator, n_features):
+    """``"pca"`` or ``"random"``: how the estimator's network starts on ``n_features`` features."""
+    hidden = estimator._hidden_layer_sizes()
+    reasons = []
+    if n_features > MAX_FEATURES:
+        reasons.append(f"{n_features} features make PCA's covariance too large")
+    if not estimator._supports_pca_init:
+        reasons.append(f"{type(estimator).__name__}'s network is not PCA's linear maps")
+    if estimator.loss != "mse":
+        reasons.append(f"loss={estimator.loss!r} is not squared error")
+    if estimator.code_activation != "identity":
+        reasons.append(f"code_activation={estimator.code_activation!r} is not linear")
+    if estimator.pretraining is not None:
+        reasons.append(f"pretraining={estimator.pretraining!r} chooses the start")
+    if estimator.tied_weights and (hidden or estimator.architecture is not None):
+        reasons.append("tied weights with hidden layers have no linear path")
+    if estimator.init == "pca" and reasons:
+        raise ValueError(f"init='pca' does not apply here: {'; '.join(reasons)}. Use init='auto'.")
+    if estimator.init == "auto":
+        return "random" if reasons else "pca"
+    return estimator.init
+
+
+def fit_pca(rows, n_components):
+    """PCA of ``rows`` (see :class:`skae._pca.PrincipalAxes`), or None for fewer than 2 rows."""
+    if rows.shape[0] < 2:
+        return None
+    return PrincipalAxes(n_components).fit(rows)
+
+
+def start_at_pca(module, pca):
+    """Put PCA's solution into the linear path of ``module`` (see ``init_from_pca_``)."""
+    device = next(module.parameters()).device
+    components = torch.as_tensor(pca.components_, dtype=torch.float32, device=device)
+    mean = torch.as_tensor(pca.mean_, dtype=torch.float32, device=device)
+    init_from_pca_(module, components, mean)
+
+
+def attach_regularizers(estimator, module, data, seed):
+    """Set the module's corruption (built from ``data``) and let the penalties wrap it.
+
+    Returns
+    -------
+    module : torch.nn.Module
+        The network to train.
+    terms : list of (str, float, callable)
+        The family's own terms and the penalties', for the net's loss.
+    validation_corruption : callable or None
+        Builds the corruption afresh from a fixed seed, for the held-out
+        rows (None without corruptions).
+    """
+    family = estimator._family_regularizers()
+    user = estimator.regularizers or []
+    estimator._validate_names([name for name, _ in user])
+    corruptions, penalties = split_regularizers([*family, *user])
+    module.corruption = build_corruption(corruptions, data, seed) or torch.nn.Identity()
+    terms = list(estimator._loss_terms())
+    for name, penalty in penalties:
+        module, term = penalty.build(estimator, module)
+        terms.append((name, float(penalty.weight), term))
+    validation_corruption = None
+    if corruptions:
+        validation_corruption = partial(build_corruption, corruptions, data, seed + 1)
+    return module, terms, validation_corruption
+
+
+def build_module(estimator, fit):
+    """The freshly started network of a new fit, and its loss terms.
+
+    The family's ``_build_module`` builds it; it starts from PyTorch's
+    default initialisation drawn from the seeded generator, then from PCA's
+    solution for the training rows (``init="pca"``) or from greedy
+    pretraining; the regularizers come last.
+    """
+    init = resolved_init(estimator, fit.X.shape[1])
+    module = estimator._build_module(fit.X.shape[1], None)
+    init_parameters_(module, torch.Generator().manual_seed(fit.seeds[1]))
+    if init == "pca" and (pca := fit.pca(estimator.n_components)) is not None:
+        start_at_pca(module, pca)
+        fit.started_at_pca = True
+    module = module.to(fit.device)
+    if estimator.pretraining == "greedy":
+        from ._pretraining import greedy_pretrain
+
+        greedy_pretrain(estimator, module, fit.train, seed=fit.seeds[1], device=fit.device)
+    return attach_regularizers(estimator, module, fit.X, fit.seeds[0])
+
+
+def build_net(estimator, module, terms, fit, validation_corruption=None):
+    """The initialised skorch net that trains ``module`` on ``fit``'s rows."""
+    sink = print if estimator.verbose else noop
+    monitor = "valid_loss" if fit.early_stopping else "train_loss"
+    stopper = (EarlyStoppingFromStart if fit.early_stopping else EarlyStopping)(
+        monitor=monitor,
+        patience=estimator.n_iter_no_change,
+        threshold=estimator.tol,
+        threshold_mode="abs",
+        load_best=fit.early_stopping,
+        sink=sink,
+    )
+    callbacks = [("divergence_guard", DivergenceGuard()), ("early_stopping", stopper)]
+    if estimator.learning_rate == "cosine" and not fit.incremental:
+        schedule = LRScheduler("CosineAnnealingLR", T_max=estimator.max_iter)
+        callbacks.append(("learning_rate", schedule))
+    callbacks += copy.deepcopy(estimator.callbacks or [])
+    n_train = fit.train.shape[0]
+    batch_size = min(200, n_train) if estimator.batch_size == "auto" else estimator.batch_size
+    optimizer_args = {"optimizer__weight_decay": estimator.alpha}
+    if estimator.alpha:
+        optimizer_args["optimizer__param_groups"] = [("*bias*", {"weight_decay": 0.0})]
+    valid = predefined_split(Dataset(fit.tensor(fit.valid))) if fit.early_stopping else None
+    net = AutoencoderNet(
+        module=module,
+        criterion=estimator._build_criterion(),
+        optimizer=torch.optim.Adam,
+        lr=estimator.learning_rate_init,
+        max_epochs=estimator.max_iter,
+        batch_size=batch_size,
+        iterator_train=TensorBatchIterator,
+        iterator_train__shuffle=True,
+        iterator_train__generator=torch.Generator().manual_seed(fit.seeds[2]),
+        iterator_train__device=fit.device,
+        iterator_valid=TensorBatchIterator,
+        iterator_valid__device=fit.device,
+        iterator_valid__corruption=validation_corruption,
+        train_split=valid,
+        callbacks=callbacks,
+        verbose=estimator.verbose,
+        device=fit.device,
+        loss_terms=terms,
+        **optimizer_args,
+    )
+    return net.initialize()
+
+
+def _mse(estimator, rows):
+    reconstruction = estimator.inverse_transform(estimator._encode(rows))
+    rows = rows.toarray() if sp.issparse(rows) else rows
+    return float(np.mean((reconstruction.astype(np.float64) - rows) ** 2))
+
+
+def compare_with_pca(estimator, fit):
+    """Record the held-out reconstruction error of the network and of PCA; warn if worse."""
+    pca = fit.pca(estimator.n_components)
+    if pca is None:
+        return
+    estimator.validation_mse_ = _mse(estimator, fit.valid)
+    estimator.pca_validation_mse_ = pca.reconstruction_mse(fit.valid)
+    # A corruption, a penalty or a VAE's KL term trades reconstruction for
+    # something else on purpose: only a plain reconstruction objective is
+    # expected to match PCA.
+    plain = not (
+        estimator._family_regularizers() or estimator.regularizers or estimator._loss_terms()
+    )
+    if plain and estimator.validation_mse_ > 1.02 * estimator.pca_validation_mse_:
+        warn(
+            f"{type(estimator).__name__} reconstructs the held-out rows worse than PCA with "
+            f"the same n_components: a mean squared error of {estimator.validation_mse_:.4g} "
+            f"against {estimator.pca_validation_mse_:.4g}. PCA may be the better choice for "
+            "this data; if not, init='pca' (with loss='mse' and a linear code), fewer "
+            "components, a smaller network or more rows can help.",
+            UserWarning,
+        )
+
+
+def warn_about_constant_code_units(estimator, X):
+    """Warn when code units take one value on every training row (checked on 2,000 rows).
+
+    A unit that never varies (typically a ReLU code unit that no longer
+    activates) carries no information, so ``transform`` returns fewer
+    useful features than ``n_components``.
+    """
+    if X.shape[0] < 2:
+        return
+    codes = estimator._encode(X[:2000])
+    constant = int(np.sum(codes.max(axis=0) == codes.min(axis=0)))
+    if not constant:
+        return
+    advice = ["a larger n_components", "a weaker penalty", "another random_state"]
+    if estimator.code_activation in ("relu", "logistic", "tanh"):
+        advice.insert(0, "code_activation='identity'")
+    warn(
+        f"{constant} of the {estimator.n_components} code units of "
+        f"{type(estimator).__name__} take the same value on every training row, so the "
+        "code carries fewer useful features than n_components. "
+        f"With code_activation={estimator.code_activation!r} try {', '.join(advice[:-1])} "
+        f"or {advice[-1]}.",
+        UserWarning,
+    )
+
+
+def end_fit(estimator):
+    """Drop what only ``fit`` uses, so ``partial_fit`` (and a saved model) go on without it.
+
+    The held-out rows are released and the learning-rate schedule removed,
+    with the rate back at ``learning_rate_init``: ``partial_fit`` trains on
+    every row at that rate.
+    """
+    net = estimator.net_
+    net.train_split = None
+    net.callbacks_ = [(name, cb) for name, cb in net.callbacks_ if name != "learning_rate"]
+    for group in net.optimizer_.param_groups:
+        group["lr"] = estimator.learning_rate_init
+
+
+def check_fit(estimator, fit, epochs_before):
+    """After ``fit``: read the history, compare with PCA, warn about what to know.
+
+    With early stopping, a fit that started at PCA's solution and in which no
+    epoch beat it on the held-out rows ends as PCA of all the rows: the
+    held-out rows have done their job, and PCA fitted on every row is the
+    better estimate.
+    """
+    estimator._read_history()
+    stopper = dict(estimator.net_.callbacks_)["early_stopping"]
+    if fit.early_stopping:
+        scores = getattr(estimator, "validation_scores_", [])
+        estimator.best_validation_score_ = max(-stopper.start_score_, *scores)
+        compare_with_pca(estimator, fit)
+        if fit.started_at_pca and stopper.best_epoch_ == 0:
+            start_at_pca(estimator.net_.module_, fit_pca(fit.X, estimator.n_components))
+    stopped = stopper.misses_ >= stopper.patience
+    if not stopped and estimator.n_iter_ - epochs_before == estimator.max_iter:
+        warn(
+            f"{type(estimator).__name__} ran max_iter={estimator.max_iter} epochs and the "
+            "loss was still improving by more than tol; consider increasing max_iter.",
+            ConvergenceWarning,
+        )
+    warn_about_constant_code_units(estimator, fit.X)

@@ -6,11 +6,13 @@ each skae estimator in ``--estimators`` with default parameters (only
 the same random subset of the training rows, and reports the test
 reconstruction error of each as the squared error summed over the features
 of a row, averaged over the test rows, and the ratio of the estimator's to
-PCA's. ``--variants previous`` adds the same estimators with the defaults
+PCA's. The estimators in ``--previous`` are also fitted with the defaults
 skae had before ``init="auto"`` and ``early_stopping="auto"``
-(``init="random", early_stopping=False``), so that one run shows what the
-change did. The denoising autoencoder is scored on clean test rows, where
-its corruption costs reconstruction on purpose.
+(``init="random", early_stopping=False``), up to ``--previous-max-rows``
+training rows (200 epochs of the full sets take too long), so that one run
+shows what the change did. The denoising autoencoder is scored on clean test
+rows, where its corruption costs reconstruction on purpose. The full
+training sets run only for the estimators in ``--full-for``.
 
 Data: scikit-learn's digits (scaled to [0, 1], the last 397 rows as test
 rows, the first 1,400 as the pool of training rows), and MNIST and
@@ -21,7 +23,8 @@ run only the first ``--large-seeds`` seeds.
 
 Output: a CSV of every fit, a Markdown table of the worst (largest) ratio
 over the seeds in each cell, and a figure of the ratio against the number of
-training rows, under ``--output-dir``.
+training rows, under ``--output-dir``. ``--jobs`` runs the cells in parallel
+processes (one torch thread each); fit times are CPU seconds of the process.
 
 Examples
 --------
@@ -29,7 +32,7 @@ Examples
 
     python benchmarks/never_worse_than_pca.py                      # digits, minutes
     python benchmarks/never_worse_than_pca.py --datasets digits fashion-mnist mnist \\
-        --data-root ../shared/data --variants default previous
+        --data-root ../shared/data --jobs 2
 """
 
 import argparse
@@ -42,6 +45,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from joblib import Parallel, delayed
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 
@@ -99,50 +103,80 @@ def make_estimator(kind, n_components, seed, shape, variant, extra):
     return Autoencoder(n_components, **params)
 
 
-def run_cell(dataset, pool, X_test, shape, n_train, k, seed, args, rows):
-    """Fit PCA and every estimator on one subset; append a row per estimator."""
-    subset = np.sort(np.random.RandomState(seed).choice(len(pool), n_train, replace=False))
-    X = pool[subset]
+def run_cell(dataset, X, X_test, shape, k, seed, fits, args):
+    """Fit PCA and the given ``(estimator, variant)`` fits on one subset; return their rows."""
+    torch.set_num_threads(args.threads)
+    n_train = len(X)
     pca = PCA(k, random_state=seed).fit(X)
     pca_sse = sse_per_row(X_test, pca.inverse_transform(pca.transform(X_test)))
-    for kind in args.estimators:
-        for variant in args.variants:
-            estimator = make_estimator(kind, k, seed, shape, variant, args.extra)
-            start = time.process_time()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                estimator.fit(X)
-            seconds = time.process_time() - start
-            sse = sse_per_row(X_test, estimator.inverse_transform(estimator.transform(X_test)))
-            stopper = dict(estimator.net_.callbacks_)["early_stopping"]
-            kept = getattr(stopper, "start_score_", None) is not None and stopper.best_epoch_ == 0
-            rows.append(
-                {
-                    "dataset": dataset,
-                    "n_train": n_train,
-                    "n_components": k,
-                    "seed": seed,
-                    "estimator": kind,
-                    "variant": variant,
-                    "pca_sse": pca_sse,
-                    "sse": sse,
-                    "ratio": sse / pca_sse,
-                    "epochs": estimator.n_iter_,
-                    "kept_pca": kept,
-                    "fit_seconds": seconds,
-                }
-            )
-            print(
-                f"{dataset} n={n_train} k={k} seed={seed} {kind}/{variant}: "
-                f"PCA {pca_sse:.3f}, skae {sse:.3f}, ratio {sse / pca_sse:.3f}, "
-                f"{estimator.n_iter_} epochs{' (kept PCA)' if kept else ''}, {seconds:.1f}s",
-                flush=True,
-            )
+    rows = []
+    for kind, variant in fits:
+        estimator = make_estimator(kind, k, seed, shape, variant, args.extra)
+        start = time.process_time()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            estimator.fit(X)
+        seconds = time.process_time() - start
+        sse = sse_per_row(X_test, estimator.inverse_transform(estimator.transform(X_test)))
+        stopper = dict(estimator.net_.callbacks_)["early_stopping"]
+        kept = getattr(stopper, "start_score_", None) is not None and stopper.best_epoch_ == 0
+        rows.append(
+            {
+                "dataset": dataset,
+                "n_train": n_train,
+                "n_components": k,
+                "seed": seed,
+                "estimator": kind,
+                "variant": variant,
+                "pca_sse": pca_sse,
+                "sse": sse,
+                "ratio": sse / pca_sse,
+                "epochs": estimator.n_iter_,
+                "kept_pca": kept,
+                "fit_seconds": seconds,
+            }
+        )
+        print(
+            f"{dataset} n={n_train} k={k} seed={seed} {kind}/{variant}: "
+            f"PCA {pca_sse:.3f}, skae {sse:.3f}, ratio {sse / pca_sse:.3f}, "
+            f"{estimator.n_iter_} epochs{' (kept PCA)' if kept else ''}, {seconds:.1f}s",
+            flush=True,
+        )
+    return rows
+
+
+def cells(args):
+    """Every ``(dataset, X, X_test, shape, k, seed, fits)`` the command line asks for."""
+    for dataset in args.datasets:
+        loaded = load(dataset, args.data_root, args.n_test)
+        if loaded is None:
+            continue
+        pool, X_test, shape = loaded
+        for size in args.sizes:
+            n_train = len(pool) if size == "full" else int(size)
+            if n_train > len(pool) or (size != "full" and n_train == len(pool)):
+                continue
+            fits = [
+                (kind, variant)
+                for kind in args.estimators
+                if size != "full" or kind in args.full_for
+                for variant in ("default", "previous")
+                if variant == "default"
+                or (kind in args.previous and n_train <= args.previous_max_rows)
+            ]
+            if not fits:
+                continue
+            seeds = args.seeds if n_train < args.large else args.seeds[: args.large_seeds]
+            for k in args.n_components:
+                for seed in seeds:
+                    rng = np.random.RandomState(seed)
+                    X = pool[np.sort(rng.choice(len(pool), n_train, replace=False))]
+                    yield dataset, X, X_test, shape, k, seed, fits
 
 
 def markdown(rows, args, machine, elapsed):
     """The worst ratio over the seeds in each cell, one table per dataset."""
-    columns = [(kind, variant) for kind in args.estimators for variant in args.variants]
+    columns = list(dict.fromkeys((r["estimator"], r["variant"]) for r in rows))
     lines = [
         "## Never worse than PCA: test reconstruction error / PCA's, worst over the seeds",
         "",
@@ -195,23 +229,22 @@ def plot(rows, args, path):
     fig, axes = plt.subplots(1, len(datasets), figsize=(5 * len(datasets), 4), squeeze=False)
     for ax, dataset in zip(axes[0], datasets, strict=True):
         here = [r for r in rows if r["dataset"] == dataset]
-        for kind in args.estimators:
-            for variant in args.variants:
-                for k in sorted({r["n_components"] for r in here}):
-                    points = {}
-                    for r in here:
-                        if (r["estimator"], r["variant"], r["n_components"]) == (kind, variant, k):
-                            points[r["n_train"]] = max(points.get(r["n_train"], 0), r["ratio"])
-                    if points:
-                        sizes = sorted(points)
-                        style = "-" if variant == "default" else ":"
-                        ax.plot(
-                            sizes,
-                            [points[n] for n in sizes],
-                            style,
-                            marker="o",
-                            label=f"{kind} {variant} k={k}",
-                        )
+        for kind, variant in dict.fromkeys((r["estimator"], r["variant"]) for r in here):
+            for k in sorted({r["n_components"] for r in here}):
+                points = {}
+                for r in here:
+                    if (r["estimator"], r["variant"], r["n_components"]) == (kind, variant, k):
+                        points[r["n_train"]] = max(points.get(r["n_train"], 0), r["ratio"])
+                if points:
+                    sizes = sorted(points)
+                    style = "-" if variant == "default" else ":"
+                    ax.plot(
+                        sizes,
+                        [points[n] for n in sizes],
+                        style,
+                        marker="o",
+                        label=f"{kind} {variant} k={k}",
+                    )
         ax.axhline(1.0, color="black", linewidth=0.8)
         ax.axhline(1.02, color="red", linewidth=0.8, linestyle="--")
         ax.set_xscale("log")
@@ -255,7 +288,22 @@ def parse_args(argv=None):
     parser.add_argument(
         "--estimators", nargs="+", default=["autoencoder", "denoising", "conv"], choices=ESTIMATORS
     )
-    parser.add_argument("--variants", nargs="+", default=["default"], choices=sorted(VARIANTS))
+    parser.add_argument(
+        "--previous",
+        nargs="*",
+        default=["autoencoder"],
+        choices=ESTIMATORS,
+        help="estimators also fitted with the previous defaults",
+    )
+    parser.add_argument("--previous-max-rows", type=int, default=10000)
+    parser.add_argument(
+        "--full-for",
+        nargs="*",
+        default=["autoencoder"],
+        choices=ESTIMATORS,
+        help="estimators fitted on the full training sets",
+    )
+    parser.add_argument("--jobs", type=int, default=1, help="cells fitted in parallel")
     parser.add_argument("--n-test", type=int, default=2000)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument(
@@ -281,21 +329,9 @@ def main(argv=None):
         f"{__import__('os').cpu_count()}-core CPU ({platform.machine()}), torch "
         f"{torch.__version__}, torch.set_num_threads({args.threads})"
     )
-    rows = []
     start = time.perf_counter()
-    for dataset in args.datasets:
-        loaded = load(dataset, args.data_root, args.n_test)
-        if loaded is None:
-            continue
-        pool, X_test, shape = loaded
-        for size in args.sizes:
-            n_train = len(pool) if size == "full" else int(size)
-            if n_train > len(pool) or (size != "full" and n_train == len(pool)):
-                continue
-            seeds = args.seeds if n_train < args.large else args.seeds[: args.large_seeds]
-            for k in args.n_components:
-                for seed in seeds:
-                    run_cell(dataset, pool, X_test, shape, n_train, k, seed, args, rows)
+    parts = Parallel(n_jobs=args.jobs)(delayed(run_cell)(*cell, args) for cell in cells(args))
+    rows = [row for part in parts for row in part]
     if not rows:
         raise DataError("no dataset could be loaded; see the messages above.")
     elapsed = time.perf_counter() - start

@@ -4,6 +4,7 @@ from numbers import Integral
 
 from sklearn.base import BaseEstimator
 
+from ._docs import DOC_LINK_TEMPLATE
 from .nn import ACTIVATIONS, ConvDecoder, ConvEncoder
 
 __all__ = ["ConvolutionalArchitecture"]
@@ -97,6 +98,10 @@ class ConvolutionalArchitecture(BaseEstimator):
     >>> ae.set_params(architecture__channels=(4,)).get_params()["architecture__channels"]
     (4,)
     """
+
+    # The notebook (HTML) repr links to the class's API page (skae._docs.DOCS_URL).
+    _doc_link_module = "skae"
+    _doc_link_template = DOC_LINK_TEMPLATE
 
     def __init__(
         self,

@@ -40,6 +40,7 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, clon
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import _training
+from ._docs import DOC_LINK_TEMPLATE
 from ._net import rows_as_tensor
 from ._persistence import PersistenceMixin
 from ._sklearn_internals import (
@@ -69,6 +70,17 @@ __all__ = ["BaseAutoencoder"]
 _INFERENCE_BATCH_VALUES = 1 << 20
 
 
+class _FirstUnits(torch.nn.Module):
+    """Keep the first ``k`` code units, zero the rest (the kept prefix of an ordered code)."""
+
+    def __init__(self, k):
+        super().__init__()
+        self.k = k
+
+    def forward(self, code):
+        return torch.cat([code[:, : self.k], torch.zeros_like(code[:, self.k :])], dim=1)
+
+
 class BaseAutoencoder(
     PersistenceMixin,
     ClassNamePrefixFeaturesOutMixin,
@@ -79,7 +91,10 @@ class BaseAutoencoder(
     """Base class of every skae estimator. Not for direct use."""
 
     _parameter_constraints = {
-        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "n_components": [
+            Interval(Integral, 1, None, closed="left"),
+            Interval(Real, 0, 1, closed="neither"),
+        ],
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "code_activation": [StrOptions(set(ACTIVATIONS))],
@@ -108,6 +123,9 @@ class BaseAutoencoder(
 
     # Whether init="pca" applies to the family's network.
     _supports_pca_init = True
+    # The notebook (HTML) repr links to the class's API page (skae._docs.DOCS_URL).
+    _doc_link_module = "skae"
+    _doc_link_template = DOC_LINK_TEMPLATE
 
     @abstractmethod
     def __init__(self):
@@ -298,19 +316,20 @@ class BaseAutoencoder(
         self._check_loss_range(X)
         device = self.net_.device if continuing else None
         fit = _training.FitData.from_rows(self, X, incremental=False, device=device)
+        previous = self._fitted_with if continuing else None
+        spec = _training.specification(self, fit, previous)
         train = fit.train_tensor()
         if continuing:
             history = self.net_.history
             module, terms, noise = _training.attach_regularizers(
-                self, self.net_.module_, X, fit.seeds[0]
+                spec, self.net_.module_, X, fit.seeds[0]
             )
         else:
             history = None
-            module, terms, noise = _training.build_module(self, fit)
+            module, terms, noise = _training.build_module(spec, fit)
         epochs_before = len(history) if history is not None else 0
-        self._fitted_with = clone(self)
-        self.n_components_ = self.n_components
-        self.net_ = _training.build_net(self, module, terms, fit, noise)
+        self._fitted_with = clone(spec)
+        self.net_ = _training.build_net(spec, module, terms, fit, noise)
         if history is not None:
             self.net_.history = history
         self.net_.partial_fit(train, epochs=self.max_iter)
@@ -357,12 +376,13 @@ class BaseAutoencoder(
         device = None if first else self.net_.device
         fit = _training.FitData.from_rows(self, X, incremental=True, device=device)
         if first:
-            module, terms, _ = _training.build_module(self, fit)
-            self._fitted_with = clone(self)
-            self.n_components_ = self.n_components
-            self.net_ = _training.build_net(self, module, terms, fit)
+            spec = _training.specification(self, fit)
+            module, terms, _ = _training.build_module(spec, fit)
+            self._fitted_with = clone(spec)
+            self.net_ = _training.build_net(spec, module, terms, fit)
         self.net_.partial_fit(fit.train_tensor(), epochs=1)
         self._read_history()
+        _training.read_code(self, fit)
         return self
 
     def _rebuild_net(self, device):
@@ -422,8 +442,18 @@ class BaseAutoencoder(
         return self._encode(self._validate_X(X, reset=False))
 
     def _encode(self, X):
-        """Codes of already validated rows, batch by batch."""
-        return self._infer(X, X.shape[1], self.n_components_, lambda m, b: m.encode(b))
+        """Codes of already validated rows, batch by batch (the ``n_components_`` kept)."""
+        k = self.n_components_
+        return self._infer(X, X.shape[1], k, lambda m, b: m.encode(b)[:, :k])
+
+    def _encode_full(self, X):
+        """Every code unit the network has, for validated rows."""
+        width = self._fitted_with.n_components
+        return self._infer(X, X.shape[1], width, lambda m, b: m.encode(b))
+
+    def _decode_full(self, Z):
+        """Reconstructions of codes as wide as the network's."""
+        return self._infer(Z, Z.shape[1], self.n_features_in_, lambda m, b: m.decode(b))
 
     def inverse_transform(self, X):
         """Decode codes back to the input space.
@@ -455,7 +485,10 @@ class BaseAutoencoder(
                 f"X has {Z.shape[1]} features, but {type(self).__name__}.inverse_transform "
                 f"expects codes with n_components={self.n_components_} features."
             )
-        return self._infer(Z, Z.shape[1], self.n_features_in_, lambda m, b: m.decode(b))
+        width = self._fitted_with.n_components
+        if width > Z.shape[1]:  # a kept prefix of an ordered code: the rest are zero
+            Z = np.hstack([Z, np.zeros((Z.shape[0], width - Z.shape[1]), dtype=Z.dtype)])
+        return self._decode_full(Z)
 
     def score_samples(self, X):
         """Negative reconstruction error of each row (higher is better).
@@ -496,6 +529,8 @@ class BaseAutoencoder(
             return -self.net_.criterion_(output, batch)
 
         module = self._float64_module()
+        if self.n_components_ < self._fitted_with.n_components:
+            module.code_corruption = _FirstUnits(self.n_components_)
         return self._infer(X, X.shape[1], 1, score_batch, np.float64, module).ravel()
 
     def _float64_module(self):
@@ -529,6 +564,70 @@ class BaseAutoencoder(
         True
         """
         return float(np.mean(self.score_samples(X)))
+
+    def energy(self, X):
+        """Energy of each row under a one-layer tied-weight autoencoder (higher is more typical).
+
+        A tied autoencoder with one layer has a potential whose gradient is
+        ``r(x) - x`` (Kamyshanska & Memisevic, 2013): ``E(x) = sum_k H(s_k)
+        - ||x - c||^2 / 2``, with ``s = W x + b`` the code's pre-activation,
+        ``H`` the antiderivative of ``code_activation`` (``s**2 / 2``,
+        softplus, ``log cosh`` or ``max(s, 0)**2 / 2`` for identity,
+        logistic, tanh and relu) and ``c`` the decoder's bias; with
+        ``loss="bce"`` the last term is ``c^T x`` and the gradient is the
+        reconstruction's logits. See :func:`skae.nn.tied_energy`.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Rows to score.
+
+        Returns
+        -------
+        energy : ndarray of shape (n_samples,), dtype float64
+            ``E(x)`` of each row, computed in float64 from the fitted
+            weights (whatever the start, PCA's solution included). For a
+            logistic code it is minus the free energy of the restricted
+            Boltzmann machine with the same weights, so
+            ``exp(E(x))`` is proportional to that model's density.
+
+        Raises
+        ------
+        ValueError
+            If the network has no closed-form energy: hidden layers, untied
+            weights, an ``architecture`` or a variational network.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_digits
+        >>> from skae import Autoencoder
+        >>> X = load_digits().data[:300] / 16
+        >>> ae = Autoencoder(n_components=8, hidden_layer_sizes=(), tied_weights=True,
+        ...                  max_iter=20, random_state=0).fit(X)
+        >>> energy = ae.energy(X)
+        >>> energy.shape, energy.dtype
+        ((300,), dtype('float64'))
+        >>> bool(ae.energy(1 - X).mean() < energy.mean())  # inverted digits are atypical
+        True
+        """
+        from .nn._energy import tied_energy, tied_energy_parameters
+
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        module = self._float64_module()
+        try:
+            params = tied_energy_parameters(module)
+        except ValueError as exc:
+            raise ValueError(
+                f"{type(self).__name__}.energy needs a one-layer autoencoder with tied weights "
+                "(hidden_layer_sizes=(), tied_weights=True, no architecture, not a "
+                f"variational autoencoder), whose energy has a closed form; here {exc}"
+            ) from None
+
+        def energy_batch(_, batch):
+            return tied_energy(batch.double(), **params)
+
+        return self._infer(X, X.shape[1], 1, energy_batch, np.float64, module).ravel()
 
     @property
     def _n_features_out(self):

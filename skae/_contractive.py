@@ -120,7 +120,11 @@ class ContractionPenalty(Penalty):
             return module, partial(_closed_form_term, activation=estimator.code_activation)
         if not isinstance(module, JacobianProjectionModule):
             module = JacobianProjectionModule(
-                encoder, module.decoder, module.corruption, module.output_activation
+                encoder,
+                module.decoder,
+                module.corruption,
+                module.output_activation,
+                module.code_corruption,
             )
         return module, _projected_term
 

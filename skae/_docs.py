@@ -14,13 +14,31 @@ sentence and points there.
 
 import inspect
 
-__all__ = ["PARAMETERS", "ATTRIBUTES", "fill_doc"]
+__all__ = ["PARAMETERS", "ATTRIBUTES", "fill_doc", "DOCS_URL", "DOC_LINK_TEMPLATE"]
+
+#: Root of the documentation site, where ``docs/build.sh`` puts the pages of
+#: ``docs/_build/html``; the one place to change when the site moves. No site
+#: is hosted yet: this is the address it is meant to have.
+DOCS_URL = "https://skae.readthedocs.io/en/latest/"
+
+#: Where the notebook (HTML) repr of a skae estimator links, scikit-learn's
+#: ``_doc_link_template`` hook: Sphinx autosummary writes each public class's
+#: API page to ``generated/skae.<Class>.html`` (``docs/api.rst``). scikit-learn
+#: fills ``estimator_module`` with the class's module up to its first private
+#: part (``skae``) and ``estimator_name`` with the class name; a class defined
+#: outside skae, such as a family of your own, gets no link.
+DOC_LINK_TEMPLATE = DOCS_URL + "generated/{estimator_module}.{estimator_name}.html"
 
 PARAMETERS = {
     "n_components": """\
-    n_components : int, default=2
+    n_components : int or float, default=2
         Width of the code, the number of features ``transform`` returns. It
-        may exceed the number of input features (an overcomplete code).""",
+        may exceed the number of input features (an overcomplete code). A
+        float in (0, 1) is a share of variance, as for
+        :class:`~sklearn.decomposition.PCA`: the code keeps the smallest
+        prefix of an ordered code (:class:`~skae.OrderedCode`, which it
+        then needs) that explains that share of the training rows'
+        variance; the network is as wide as PCA needs for the share.""",
     "hidden_layer_sizes": """\
     hidden_layer_sizes : int or tuple of int, default=(512,)
         Widths of the encoder's hidden layers, outermost first; the decoder
@@ -136,7 +154,9 @@ default="identity"
     n_iter_no_change : int, default=10
         Epochs without an improvement of at least ``tol`` before stopping.
         With fewer rows than ``batch_size`` an epoch is a single optimizer
-        step: raise it (or lower ``batch_size``) on very small data.""",
+        step: longer patience lets such fits train longer, but on the
+        held-out rows of very small data it also lets noise pick a worse
+        epoch (see "Never worse than PCA" in the user guide).""",
     "tol": """\
     tol : float, default=1e-4
         Smallest improvement of the monitored loss that counts.""",
@@ -168,7 +188,25 @@ default="identity"
 ATTRIBUTES = {
     "n_components_": """\
     n_components_ : int
-        Width of the code, ``n_components``.""",
+        Width of the code ``transform`` returns: ``n_components``, or for a
+        share of variance the prefix kept.""",
+    "total_explained_variance_ratio_": """\
+    total_explained_variance_ratio_ : float
+        Share of the variance of (up to 2,000) training rows that the code
+        explains: the reconstruction's R^2, ``1 - SSE / SST``, comparable
+        with ``PCA(n).explained_variance_ratio_.sum()``.""",
+    "explained_variance_ratio_": """\
+    explained_variance_ratio_ : ndarray of shape (`n_components_`,)
+        Only with an ordered code (:class:`~skae.OrderedCode`): the share of
+        the training variance that each further code unit adds to the
+        reconstruction, as PCA's; it sums to
+        ``total_explained_variance_ratio_``.""",
+    "components_": """\
+    components_ : ndarray of shape (`n_components_`, `n_features_in_`)
+        Only for a linear autoencoder (no hidden layers, a linear code and
+        squared error): the decoder's direction for each code unit, as PCA's
+        ``components_`` (orthonormal only under
+        :class:`~skae.WeightConstraint`).""",
     "n_features_in_": """\
     n_features_in_ : int
         Number of features seen during ``fit``.""",

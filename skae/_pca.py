@@ -29,8 +29,9 @@ class PrincipalAxes:
 
     Parameters
     ----------
-    n_components : int
-        How many axes to keep; at most the number of rows and of features.
+    n_components : int or None
+        How many axes to keep; at most the number of rows and of features
+        (None: as many as that).
 
     Attributes
     ----------
@@ -42,6 +43,8 @@ class PrincipalAxes:
     explained_variance_ : ndarray of shape (n_axes,)
         Variance of the rows along each axis (with ``n - 1`` degrees of
         freedom, as PCA's).
+    total_variance_ : float
+        Sum of the variances of all the features.
     """
 
     def __init__(self, n_components):
@@ -58,13 +61,23 @@ class PrincipalAxes:
         self.mean_ = total / n
         covariance = (gram - n * np.outer(self.mean_, self.mean_)) / (n - 1)
         values, vectors = np.linalg.eigh(covariance)
-        k = min(self.n_components, n, d)
+        self.total_variance_ = float(np.trace(covariance))
+        k = min(self.n_components or d, n, d)
         order = np.argsort(values)[::-1][:k]
         components = vectors[:, order].T
         signs = np.sign(components[np.arange(k), np.argmax(np.abs(components), axis=1)])
         self.components_ = components * np.where(signs == 0, 1.0, signs)[:, None]
         self.explained_variance_ = np.maximum(values[order], 0.0)
         return self
+
+    def truncated(self, n_components):
+        """The same axes, cut to the first ``n_components``."""
+        out = PrincipalAxes(n_components)
+        out.mean_ = self.mean_
+        out.components_ = self.components_[:n_components]
+        out.explained_variance_ = self.explained_variance_[:n_components]
+        out.total_variance_ = self.total_variance_
+        return out
 
     def reconstruction_mse(self, X):
         """Mean squared error per value of PCA's reconstruction of ``X``."""

@@ -1,4 +1,4 @@
-"""What a regularizer is: a corruption of the input or a penalty in the loss.
+"""What a regularizer is: a corruption, a penalty in the loss, or a weight constraint.
 
 Every estimator takes a list of named regularizers (``regularizers=``) and
 each family adds its own (a denoising autoencoder its corruption, a sparse
@@ -10,8 +10,8 @@ with the estimator, and it builds fresh torch pieces at each fit.
 
 To write one, subclass :class:`Corruption` and implement ``build``, or
 subclass :class:`Penalty`, give it a ``weight`` parameter and implement
-``build``; the "Write your own regularizer" page of the documentation has a
-worked example.
+``build``, or subclass :class:`Constraint`; the "Write your own regularizer"
+page of the documentation has a worked example.
 """
 
 from abc import ABCMeta, abstractmethod
@@ -20,19 +20,34 @@ from numbers import Real
 from sklearn.base import BaseEstimator
 from torch import nn
 
+from ._docs import DOC_LINK_TEMPLATE
 from ._sklearn_internals import Interval
 
-__all__ = ["Corruption", "Penalty", "build_corruption", "split_regularizers"]
+__all__ = ["Constraint", "Corruption", "Penalty", "build_corruption", "split_regularizers"]
 
 
 class Corruption(BaseEstimator, metaclass=ABCMeta):
     """Base class of the corruptions: what happens to the input in training.
 
-    A corruption changes each training batch before it reaches the encoder;
-    the loss still compares the reconstruction with the clean batch. Its
-    torch module must act in training mode only (``module.training``), like
-    ``torch.nn.Dropout``, so that ``transform`` never corrupts.
+    A corruption changes each training batch before it reaches the encoder
+    (or, for a subclass whose ``acts_on`` is ``"code"``, each batch's code
+    before it reaches the decoder); the loss still compares the
+    reconstruction with the clean batch. Its torch module must act in
+    training mode only (``module.training``), like ``torch.nn.Dropout``, so
+    that ``transform`` never corrupts.
     """
+
+    _parameter_constraints = {}
+
+    #: What the module corrupts: ``"input"`` rows or ``"code"``.
+    acts_on = "input"
+    #: Whether it orders the code units by importance (nested dropout does),
+    #: which gives the estimator ``explained_variance_ratio_`` per unit.
+    orders_code = False
+
+    # The notebook (HTML) repr links to the class's API page (skae._docs.DOCS_URL).
+    _doc_link_module = "skae"
+    _doc_link_template = DOC_LINK_TEMPLATE
 
     @abstractmethod
     def build(self, X, seed):
@@ -80,6 +95,9 @@ class Penalty(BaseEstimator, metaclass=ABCMeta):
     """
 
     _parameter_constraints = {"weight": [Interval(Real, 0, None, closed="left")]}
+    # The notebook (HTML) repr links to the class's API page (skae._docs.DOCS_URL).
+    _doc_link_module = "skae"
+    _doc_link_template = DOC_LINK_TEMPLATE
 
     @abstractmethod
     def build(self, estimator, module):
@@ -123,6 +141,54 @@ class Penalty(BaseEstimator, metaclass=ABCMeta):
         return self
 
 
+class Constraint(BaseEstimator, metaclass=ABCMeta):
+    """Base class of the constraints: a property the network's weights keep while they train.
+
+    A constraint changes how the network holds its weights (typically
+    through ``torch.nn.utils.parametrize``), not the loss.
+    """
+
+    # The notebook (HTML) repr links to the class's API page (skae._docs.DOCS_URL).
+    _doc_link_module = "skae"
+    _doc_link_template = DOC_LINK_TEMPLATE
+    _parameter_constraints = {}
+
+    @abstractmethod
+    def build(self, estimator, module):
+        """Constrain ``module``'s weights in place and return it.
+
+        Parameters
+        ----------
+        estimator : skae estimator
+            The estimator being fitted, whose parameters the constraint may
+            check (raise a ``ValueError`` that says what to change).
+        module : torch.nn.Module
+            The network, already started (at random, at PCA's solution or by
+            pretraining); the constraint starts from the nearest weights that
+            satisfy it.
+
+        Returns
+        -------
+        module : torch.nn.Module
+            The same module.
+        """
+
+    def for_layer(self, code_activation):
+        """This constraint for one layer of greedy pretraining, or None to leave it out.
+
+        Parameters
+        ----------
+        code_activation : str
+            The activation of the layer's code.
+
+        Returns
+        -------
+        constraint : Constraint or None
+            ``self`` by default.
+        """
+        return self
+
+
 def split_regularizers(regularizers):
     """Check named regularizers and split them into corruptions and penalties.
 
@@ -133,9 +199,11 @@ def split_regularizers(regularizers):
 
     Returns
     -------
-    corruptions : list of (str, Corruption)
-    penalties : list of (str, Penalty)
-        In the given order; penalties of zero weight are left out.
+    parts : dict of str to list
+        ``"input"`` and ``"code"``: the corruptions of the input and of the
+        code; ``"penalty"``: the penalties (those of zero weight left out);
+        ``"constraint"``: the constraints; each list of ``(name, regularizer)``
+        in the given order.
 
     Raises
     ------
@@ -143,7 +211,8 @@ def split_regularizers(regularizers):
         If an entry is not a ``(name, regularizer)`` pair, a name repeats, or
         a regularizer's parameters are invalid.
     """
-    corruptions, penalties, names = [], [], set()
+    parts = {"input": [], "code": [], "penalty": [], "constraint": []}
+    names = set()
     for entry in regularizers:
         if not (isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], str)):
             raise ValueError(
@@ -155,17 +224,20 @@ def split_regularizers(regularizers):
             problem = "repeats" if name in names else "contains '__'"
             raise ValueError(f"The regularizer name {name!r} {problem}; give each a unique name.")
         names.add(name)
-        if not isinstance(regularizer, Corruption | Penalty):
+        if not isinstance(regularizer, Corruption | Penalty | Constraint):
             raise ValueError(
                 f"The regularizer {name!r} is a {type(regularizer).__name__}; expected a "
-                "skae.Corruption or skae.Penalty (such as NoiseCorruption or SparsityPenalty)."
+                "skae.Corruption, skae.Penalty or skae.Constraint (such as NoiseCorruption "
+                "or SparsityPenalty)."
             )
         regularizer._validate_params()
         if isinstance(regularizer, Corruption):
-            corruptions.append((name, regularizer))
+            parts[regularizer.acts_on].append((name, regularizer))
+        elif isinstance(regularizer, Constraint):
+            parts["constraint"].append((name, regularizer))
         elif regularizer.weight != 0:
-            penalties.append((name, regularizer))
-    return corruptions, penalties
+            parts["penalty"].append((name, regularizer))
+    return parts
 
 
 def build_corruption(corruptions, X, seed):

@@ -17,10 +17,12 @@ estimator's parameters and hooks:
 import copy
 from dataclasses import dataclass
 from functools import partial
+from numbers import Integral
 
 import numpy as np
 import scipy.sparse as sp
 import torch
+from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from skorch.callbacks import EarlyStopping, LRScheduler
@@ -52,6 +54,7 @@ __all__ = [
 # With fewer rows, "auto" trains on every row: a held-out set of one row
 # says little, and the smallest inputs of scikit-learn's checks have 1 to 10.
 _MIN_ROWS_FOR_AUTO_EARLY_STOPPING = 20
+
 
 
 def _as_tensor(X, device):
@@ -134,13 +137,50 @@ class FitData:
             self._train_tensor = self.tensor(self.train)
         return self._train_tensor
 
-    def pca(self, n_components):
+    def pca(self, n_components=None):
         """PCA of the training rows (fitted once), or None for < 2 rows or too many features."""
         if self.train.shape[1] > MAX_FEATURES:
             return None
         if self._pca is None:
-            self._pca = fit_pca(self.train, n_components) or False
-        return self._pca or None
+            self._pca = fit_pca(self.train, None) or False
+        return self._pca.truncated(n_components) if self._pca else None
+
+
+def has_ordered_code(estimator):
+    """Whether a regularizer of the estimator orders its code (``orders_code``)."""
+    regularizers = [*estimator._family_regularizers(), *(estimator.regularizers or [])]
+    return any(getattr(r, "orders_code", False) for _, r in regularizers)
+
+
+def specification(estimator, fit, previous=None):
+    """The estimator to build the network from: itself, or with an integer code width.
+
+    A float ``n_components`` is a share of variance: the code is as wide as
+    PCA needs to explain that share of the training rows' variance (the
+    network, started at PCA's solution, needs at most as many units), and
+    the fit keeps the smallest ordered prefix that reaches it.
+    """
+    if isinstance(estimator.n_components, Integral):
+        return estimator
+    share = estimator.n_components
+    if not has_ordered_code(estimator):
+        raise ValueError(
+            f"n_components={share} asks for the smallest code that explains that share of "
+            "the variance, which needs an ordered code: add "
+            "regularizers=[('order', OrderedCode())], or pass an int."
+        )
+    if previous is not None:
+        width = previous.n_components
+    else:
+        pca = fit.pca()
+        if pca is None:
+            raise ValueError(
+                f"n_components={share} needs PCA of the training rows to size the code, "
+                f"which takes at least 2 rows and at most {MAX_FEATURES} features; pass an int."
+            )
+        explained = np.cumsum(pca.explained_variance_) / pca.total_variance_
+        width = min(int(np.searchsorted(explained, share) + 1), len(explained))
+    return clone(estimator).set_params(n_components=width)
 
 
 def resolved_init(estimator, n_features):
@@ -196,16 +236,25 @@ def attach_regularizers(estimator, module, data, seed):
     """
     family = estimator._family_regularizers()
     user = estimator.regularizers or []
+    parts = split_regularizers([*family, *user])
     estimator._validate_names([name for name, _ in user])
-    corruptions, penalties = split_regularizers([*family, *user])
-    module.corruption = build_corruption(corruptions, data, seed) or torch.nn.Identity()
+    module.corruption = build_corruption(parts["input"], data, seed) or torch.nn.Identity()
+    if parts["code"]:
+        if not hasattr(module, "code_corruption"):
+            raise ValueError(
+                f"{type(estimator).__name__}'s network has no code to corrupt; "
+                f"leave out {[name for name, _ in parts['code']]}."
+            )
+        module.code_corruption = build_corruption(parts["code"], data, seed + 100)
+    for _, constraint in parts["constraint"]:
+        module = constraint.build(estimator, module)
     terms = list(estimator._loss_terms())
-    for name, penalty in penalties:
+    for name, penalty in parts["penalty"]:
         module, term = penalty.build(estimator, module)
         terms.append((name, float(penalty.weight), term))
     validation_corruption = None
-    if corruptions:
-        validation_corruption = partial(build_corruption, corruptions, data, seed + 1)
+    if parts["input"]:
+        validation_corruption = partial(build_corruption, parts["input"], data, seed + 1)
     return module, terms, validation_corruption
 
 
@@ -235,6 +284,8 @@ def build_net(estimator, module, terms, fit, validation_corruption=None):
     """The initialised skorch net that trains ``module`` on ``fit``'s rows."""
     sink = print if estimator.verbose else noop
     monitor = "valid_loss" if fit.early_stopping else "train_loss"
+    n_train = fit.train.shape[0]
+    batch_size = min(200, n_train) if estimator.batch_size == "auto" else estimator.batch_size
     stopper = (EarlyStoppingFromStart if fit.early_stopping else EarlyStopping)(
         monitor=monitor,
         patience=estimator.n_iter_no_change,
@@ -248,8 +299,6 @@ def build_net(estimator, module, terms, fit, validation_corruption=None):
         schedule = LRScheduler("CosineAnnealingLR", T_max=estimator.max_iter)
         callbacks.append(("learning_rate", schedule))
     callbacks += copy.deepcopy(estimator.callbacks or [])
-    n_train = fit.train.shape[0]
-    batch_size = min(200, n_train) if estimator.batch_size == "auto" else estimator.batch_size
     optimizer_args = {"optimizer__weight_decay": estimator.alpha}
     if estimator.alpha:
         optimizer_args["optimizer__param_groups"] = [("*bias*", {"weight_decay": 0.0})]
@@ -279,14 +328,14 @@ def build_net(estimator, module, terms, fit, validation_corruption=None):
 
 
 def _mse(estimator, rows):
-    reconstruction = estimator.inverse_transform(estimator._encode(rows))
+    reconstruction = estimator._decode_full(estimator._encode_full(rows))
     rows = rows.toarray() if sp.issparse(rows) else rows
     return float(np.mean((reconstruction.astype(np.float64) - rows) ** 2))
 
 
 def compare_with_pca(estimator, fit):
     """Record the held-out reconstruction error of the network and of PCA; warn if worse."""
-    pca = fit.pca(estimator.n_components)
+    pca = fit.pca(estimator._fitted_with.n_components)
     if pca is None:
         return
     estimator.validation_mse_ = _mse(estimator, fit.valid)
@@ -317,7 +366,7 @@ def warn_about_constant_code_units(estimator, X):
     """
     if X.shape[0] < 2:
         return
-    codes = estimator._encode(X[:2000])
+    codes = estimator._encode_full(X[:2000])
     constant = int(np.sum(codes.max(axis=0) == codes.min(axis=0)))
     if not constant:
         return
@@ -325,7 +374,7 @@ def warn_about_constant_code_units(estimator, X):
     if estimator.code_activation in ("relu", "logistic", "tanh"):
         advice.insert(0, "code_activation='identity'")
     warn(
-        f"{constant} of the {estimator.n_components} code units of "
+        f"{constant} of the {codes.shape[1]} code units of "
         f"{type(estimator).__name__} take the same value on every training row, so the "
         "code carries fewer useful features than n_components. "
         f"With code_activation={estimator.code_activation!r} try {', '.join(advice[:-1])} "
@@ -348,8 +397,87 @@ def end_fit(estimator):
         group["lr"] = estimator.learning_rate_init
 
 
+# Rows of the training set on which the explained variance is measured.
+_EXPLAINED_VARIANCE_ROWS = 2000
+
+
+def explained_variance(estimator, X):
+    """Share of the variance of (up to 2,000) training rows that the code explains.
+
+    Returns, for an ordered code, the share explained by each prefix of the
+    code (the first unit, the first two, ...), from reconstructions with the
+    later units set to zero as nested dropout trains them; for any other
+    code, a single value, the whole code's. The share is the reconstruction
+    R^2: ``1 - sum of squared errors / sum of squared deviations from the
+    mean``.
+    """
+    rows = X[:_EXPLAINED_VARIANCE_ROWS]
+    width = estimator._fitted_with.n_components
+    prefixes = range(1, width + 1) if has_ordered_code(estimator) else [width]
+    errors = np.zeros(len(prefixes))
+    total, squares = 0.0, 0.0
+    module = estimator.net_.module_
+    module.eval()
+    with torch.inference_mode():
+        # In inference batches: sparse rows are densified one batch at a time.
+        for _, batch in estimator._batches(rows, rows.shape[1]):
+            target = batch.double()
+            total = total + target.sum(dim=0)
+            squares += float(target.pow(2).sum())
+            code = module.encode(batch)
+            for i, j in enumerate(prefixes):
+                truncated = code.clone()
+                truncated[:, j:] = 0.0
+                residual = module.decode(truncated).double() - target
+                errors[i] += float(residual.pow(2).sum())
+    deviations = squares - float((total**2).sum()) / rows.shape[0]
+    if deviations <= 0:
+        return np.zeros(len(prefixes))
+    return 1.0 - errors / deviations
+
+
+def read_code(estimator, fit):
+    """Set ``n_components_`` and the explained-variance attributes after a fit."""
+    width = estimator._fitted_with.n_components
+    shares = explained_variance(estimator, fit.X)
+    n_components = width
+    if not isinstance(estimator.n_components, Integral):
+        reached = np.flatnonzero(shares >= estimator.n_components)
+        n_components = int(reached[0]) + 1 if len(reached) else width
+    estimator.n_components_ = n_components
+    estimator.total_explained_variance_ratio_ = float(shares[min(n_components, len(shares)) - 1])
+    if has_ordered_code(estimator):
+        estimator.explained_variance_ratio_ = np.diff(shares[:n_components], prepend=0.0)
+    elif hasattr(estimator, "explained_variance_ratio_"):
+        del estimator.explained_variance_ratio_
+    components = linear_components(estimator.net_.module_, estimator)
+    if components is not None:
+        estimator.components_ = components[:n_components]
+    elif hasattr(estimator, "components_"):
+        del estimator.components_
+
+
+def linear_components(module, estimator):
+    """The decoder's directions of a linear autoencoder (one row per code unit), or None."""
+    linear = (
+        estimator.architecture is None
+        and not estimator._hidden_layer_sizes()
+        and estimator.code_activation == "identity"
+        and estimator.loss == "mse"
+        and type(module).__name__ in ("AutoencoderModule", "JacobianProjectionModule")
+    )
+    if not linear:
+        return None
+    decoder = module.decoder
+    if hasattr(decoder, "biases"):  # tied: the encoder's weight, transposed back
+        weight = module.encoder.linears[0].weight
+    else:
+        weight = [m for m in decoder if isinstance(m, torch.nn.Linear)][0].weight.T
+    return weight.detach().cpu().double().numpy()
+
+
 def check_fit(estimator, fit, epochs_before):
-    """After ``fit``: read the history, compare with PCA, warn about what to know.
+    """After ``fit``: read the history and the code, compare with PCA, warn about what to know.
 
     With early stopping, a fit that started at PCA's solution and in which no
     epoch beat it on the held-out rows ends as PCA of all the rows: the
@@ -363,7 +491,9 @@ def check_fit(estimator, fit, epochs_before):
         estimator.best_validation_score_ = max(-stopper.start_score_, *scores)
         compare_with_pca(estimator, fit)
         if fit.started_at_pca and stopper.best_epoch_ == 0:
-            start_at_pca(estimator.net_.module_, fit_pca(fit.X, estimator.n_components))
+            width = estimator._fitted_with.n_components
+            start_at_pca(estimator.net_.module_, fit_pca(fit.X, width))
+    read_code(estimator, fit)
     stopped = stopper.misses_ >= stopper.patience
     if not stopped and estimator.n_iter_ - epochs_before == estimator.max_iter:
         warn(

@@ -18,10 +18,13 @@ from skae import (
     ContractionPenalty,
     ContractiveAutoencoder,
     ConvolutionalArchitecture,
+    DecorrelationPenalty,
     DenoisingAutoencoder,
     NoiseCorruption,
+    OrderedCode,
     SparseAutoencoder,
     SparsityPenalty,
+    WeightConstraint,
 )
 from skae._base import BaseAutoencoder
 
@@ -64,7 +67,23 @@ def _variants():
             Autoencoder,
             regularizers=[noise, ("sparsity", SparsityPenalty("l1", weight=1e-3))],
         ),
+        "Autoencoder-ordered-share-of-variance": fast(
+            Autoencoder, n_components=0.9, regularizers=[("order", OrderedCode())]
+        ),
+        "Autoencoder-linear-tied-orthogonal-uncorrelated": fast(
+            Autoencoder,
+            hidden_layer_sizes=(),
+            activation="identity",
+            tied_weights=True,
+            regularizers=[
+                ("orthogonal", WeightConstraint("orthogonal")),
+                ("uncorrelated", DecorrelationPenalty()),
+            ],
+        ),
         "DenoisingAutoencoder": fast(DenoisingAutoencoder),
+        "DenoisingAutoencoder-unit-norm": fast(
+            DenoisingAutoencoder, regularizers=[("unit", WeightConstraint("unit_norm"))]
+        ),
         "DenoisingAutoencoder-salt-and-pepper": fast(DenoisingAutoencoder, noise="salt_and_pepper"),
         "DenoisingAutoencoder-contractive": fast(
             DenoisingAutoencoder, regularizers=[("contraction", ContractionPenalty())]

@@ -6,9 +6,11 @@ Nothing here imports scikit-learn or skorch; every module works on tensors.
 from ._autoencoder import AutoencoderModule
 from ._conv import ConvDecoder, ConvEncoder, conv_output_sizes
 from ._corruption import GaussianNoise, MaskingNoise, SaltAndPepperNoise
+from ._energy import tied_energy
 from ._init import ACTIVATIONS, init_parameters_, make_activation
 from ._losses import ReconstructionLoss, binary_cross_entropy, squared_error
 from ._mlp import MLPDecoder, MLPEncoder, TiedMLPDecoder
+from ._ordering import NestedDropout, UnitNorm, constrain_linear_weights_, decorrelation
 from ._penalties import (
     JacobianProjectionModule,
     activation_derivative,
@@ -29,6 +31,10 @@ from ._variational import (
 )
 
 __all__ = [
+    "decorrelation",
+    "constrain_linear_weights_",
+    "UnitNorm",
+    "NestedDropout",
     "ACTIVATIONS",
     "AutoencoderModule",
     "ConvDecoder",
@@ -60,4 +66,5 @@ __all__ = [
     "l1_activity",
     "make_activation",
     "squared_error",
+    "tied_energy",
 ]

@@ -19,6 +19,10 @@ class AutoencoderModule(nn.Module):
         Applied to the input before encoding. Corruption modules change the
         input only in training mode (``module.training``), like
         ``torch.nn.Dropout``, so evaluation is clean and deterministic.
+    code_corruption : torch.nn.Module or None, default=None
+        Applied to the code before decoding, in training mode only, such as
+        :class:`~skae.nn.NestedDropout`; ``output["code"]`` is the code
+        before it.
     output_activation : {"identity", "logistic"}, default="identity"
         Non-linearity of the reconstruction. With ``"logistic"`` the decoder
         output is kept as ``"logits"`` for a numerically stable binary
@@ -53,13 +57,21 @@ class AutoencoderModule(nn.Module):
     True
     """
 
-    def __init__(self, encoder, decoder, corruption=None, output_activation="identity"):
+    def __init__(
+        self,
+        encoder,
+        decoder,
+        corruption=None,
+        output_activation="identity",
+        code_corruption=None,
+    ):
         super().__init__()
         if output_activation not in ("identity", "logistic"):
             raise ValueError(f"Unknown output_activation {output_activation!r}.")
         self.encoder = encoder
         self.decoder = decoder
         self.corruption = corruption if corruption is not None else nn.Identity()
+        self.code_corruption = code_corruption if code_corruption is not None else nn.Identity()
         self.output_activation = output_activation
 
     def encode(self, x):
@@ -134,5 +146,5 @@ class AutoencoderModule(nn.Module):
     def forward(self, x):
         corrupted = self.corruption(x)
         code = self.encoder(corrupted)
-        reconstruction, extra = self._reconstruct(self.decoder(code))
+        reconstruction, extra = self._reconstruct(self.decoder(self.code_corruption(code)))
         return {"reconstruction": reconstruction, "code": code, "input": corrupted, **extra}

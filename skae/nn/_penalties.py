@@ -389,8 +389,15 @@ class JacobianProjectionModule(AutoencoderModule):
     False
     """
 
-    def __init__(self, encoder, decoder, corruption=None, output_activation="identity"):
-        super().__init__(encoder, decoder, corruption, output_activation)
+    def __init__(
+        self,
+        encoder,
+        decoder,
+        corruption=None,
+        output_activation="identity",
+        code_corruption=None,
+    ):
+        super().__init__(encoder, decoder, corruption, output_activation, code_corruption)
         self.projection_sampler = _ProjectionSampler()
 
     def forward(self, x):
@@ -399,7 +406,7 @@ class JacobianProjectionModule(AutoencoderModule):
         corrupted = self.corruption(x)
         generator = self.projection_sampler.generator(corrupted.device)
         code, projection = encode_with_projection(self.encoder, corrupted, generator)
-        reconstruction, extra = self._reconstruct(self.decoder(code))
+        reconstruction, extra = self._reconstruct(self.decoder(self.code_corruption(code)))
         return {
             "reconstruction": reconstruction,
             "code": code,

@@ -7,21 +7,29 @@ from ._mlp import MLPDecoder, MLPEncoder, TiedMLPDecoder
 
 __all__ = ["LinearShortcut", "init_from_pca_"]
 
+# The gate's parameter is stored divided by this: Adam moves a parameter by
+# about its learning rate per step whatever its scale, so the gate opens ten
+# times faster than a plain one would (measured on the digits and
+# Fashion-MNIST: a plain gate opened too slowly for early stopping to see an
+# improvement within its patience, and the fit kept PCA's start).
+GATE_SCALE = 10.0
+
 
 class LinearShortcut(nn.Module):
     """A network beside a linear map of its input: ``linear(x) + gate * branch(x)``.
 
     Around an encoder, the shortcut maps the input rows straight to the code;
     around a decoder, the code straight to the reconstruction. Started at
-    PCA's solution with the scalar ``gate`` at zero (see
-    :func:`init_from_pca_`), an autoencoder built of two shortcuts is PCA
-    until training opens the gate. The gate, rather than a zeroed output
-    layer, is what keeps the start intact: Adam moves every weight of a
-    zeroed layer by about the learning rate in its first steps, all in the
-    gradient's direction, which shifts each output of a wide layer by
-    hundreds of times that; a scalar gate moves the branch's whole
-    contribution by about the learning rate instead (the ReZero idea of
-    Bachlechner et al., 2021).
+    PCA's solution with the scalar gate at zero (see :func:`init_from_pca_`),
+    an autoencoder built of two shortcuts is PCA until training opens the
+    gate. The gate, rather than a zeroed output layer, is what keeps the
+    start intact: Adam moves every weight of a zeroed layer by about the
+    learning rate in its first steps, all in the gradient's direction, which
+    shifts each output of a wide layer by hundreds of times that; a scalar
+    gate moves the branch's whole contribution by a small multiple of the
+    learning rate instead (the ReZero idea of Bachlechner et al., 2021). The
+    gate is ``GATE_SCALE * gate_parameter``, so that it opens ten times as
+    fast as a plain parameter under Adam.
 
     Parameters
     ----------
@@ -52,7 +60,12 @@ class LinearShortcut(nn.Module):
         super().__init__()
         self.branch = branch
         self.linear = nn.Linear(in_features, out_features)
-        self.gate = nn.Parameter(torch.ones(()))
+        self.gate_parameter = nn.Parameter(torch.full((), 1.0 / GATE_SCALE))
+
+    @property
+    def gate(self):
+        """The branch's weight, ``GATE_SCALE * gate_parameter``: 1 open, 0 closed."""
+        return GATE_SCALE * self.gate_parameter
 
     def reset_parameters_from(self, generator):
         """Open the gate: ``linear(x) + branch(x)``.
@@ -68,7 +81,7 @@ class LinearShortcut(nn.Module):
         Returns
         -------
         params : list of torch.nn.Parameter
-            ``[gate]``.
+            ``[gate_parameter]``.
 
         Examples
         --------
@@ -77,11 +90,11 @@ class LinearShortcut(nn.Module):
         >>> shortcut = LinearShortcut(torch.nn.Linear(3, 2), 3, 2)
         >>> with torch.no_grad():
         ...     params = shortcut.reset_parameters_from(torch.Generator())
-        >>> params[0] is shortcut.gate, shortcut.gate.item()
+        >>> params[0] is shortcut.gate_parameter, shortcut.gate.item()
         (True, 1.0)
         """
-        self.gate.fill_(1.0)
-        return [self.gate]
+        self.gate_parameter.fill_(1.0 / GATE_SCALE)
+        return [self.gate_parameter]
 
     def forward(self, x):
         return self.linear(x) + self.gate * self.branch(x)
@@ -144,8 +157,8 @@ def init_from_pca_(module, components, mean):
     components = components.to(mean.dtype)
     if isinstance(encoder, LinearShortcut) and isinstance(decoder, LinearShortcut):
         encoder_linear, decoder_linear = encoder.linear, decoder.linear
-        encoder.gate.zero_()
-        decoder.gate.zero_()
+        encoder.gate_parameter.zero_()
+        decoder.gate_parameter.zero_()
     elif isinstance(encoder, MLPEncoder) and len(encoder.linears) == 1:
         encoder_linear = encoder.linears[0]
         if isinstance(decoder, TiedMLPDecoder):

@@ -255,6 +255,7 @@ class VariationalModule(nn.Module):
         self.n_components = int(n_components)
         self.likelihood = likelihood
         self.corruption = corruption if corruption is not None else nn.Identity()
+        self.code_corruption = nn.Identity()
         self.sampler = GaussianSampler()
         if likelihood == "gaussian":
             self.log_scale = nn.Parameter(torch.zeros(1))
@@ -432,7 +433,7 @@ class VariationalModule(nn.Module):
         corrupted = self.corruption(x)
         mean, log_var = self.posterior(corrupted)
         code = self.sampler(mean, log_var)
-        reconstruction, extra = self.likelihood_terms(code)
+        reconstruction, extra = self.likelihood_terms(self.code_corruption(code))
         return {
             "reconstruction": reconstruction,
             "code": code,

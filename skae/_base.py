@@ -50,6 +50,7 @@ from ._sklearn_internals import (
     _BaseComposition,
     _fit_context,
 )
+from ._threads import torch_threads
 from .nn import (
     ACTIVATIONS,
     AutoencoderModule,
@@ -332,7 +333,8 @@ class BaseAutoencoder(
         self.net_ = _training.build_net(spec, module, terms, fit, noise)
         if history is not None:
             self.net_.history = history
-        self.net_.partial_fit(train, epochs=self.max_iter)
+        with torch_threads(module, fit.device):
+            self.net_.partial_fit(train, epochs=self.max_iter)
         _training.check_fit(self, fit, epochs_before)
         _training.end_fit(self)
         return self
@@ -380,7 +382,8 @@ class BaseAutoencoder(
             module, terms, _ = _training.build_module(spec, fit)
             self._fitted_with = clone(spec)
             self.net_ = _training.build_net(spec, module, terms, fit)
-        self.net_.partial_fit(fit.train_tensor(), epochs=1)
+        with torch_threads(self.net_.module_, fit.device):
+            self.net_.partial_fit(fit.train_tensor(), epochs=1)
         self._read_history()
         _training.read_code(self, fit)
         return self
@@ -409,7 +412,7 @@ class BaseAutoencoder(
         module = self.net_.module_ if module is None else module
         module.eval()
         out = np.empty((X.shape[0], width_out), dtype=dtype)
-        with torch.inference_mode():
+        with torch.inference_mode(), torch_threads(module, self.net_.device):
             for index, batch in self._batches(X, width_in):
                 out[index] = function(module, batch).detach().cpu().numpy().reshape(len(batch), -1)
         return out

@@ -9,8 +9,9 @@ Small networks gain nothing from more threads even on an idle machine.
 So, unless the user has chosen a thread count (``torch.set_num_threads``
 after importing skae, or ``OMP_NUM_THREADS`` / ``MKL_NUM_THREADS``), each
 ``fit``, ``partial_fit``, ``transform``, ``inverse_transform`` and
-``score_samples`` runs with as many threads as there are idle cores (from
-the load average), one for small networks, and puts torch's setting back
+``score_samples`` runs with as many threads as there are idle cores (the
+cores minus the larger of the load average and the number of other tasks
+runnable right now), one for small networks, and puts torch's setting back
 afterwards.
 """
 
@@ -38,12 +39,28 @@ def _user_chose():
     )
 
 
+def _runnable_others():
+    """Processes other than this one that want a core right now (Linux), or None.
+
+    The load average lags a process that has just started by about a
+    minute; the kernel's count of runnable tasks does not.
+    """
+    try:
+        with open("/proc/loadavg") as f:
+            running = int(f.read().split()[3].split("/")[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return max(0, running - 1)
+
+
 def _idle_cores():
     try:
         load = os.getloadavg()[0]
     except (AttributeError, OSError):  # not on this platform
-        return _DEFAULT_THREADS
-    return max(1, min(_DEFAULT_THREADS, int(round((os.cpu_count() or 1) - load))))
+        load = 0.0
+    now = _runnable_others()
+    busy = max(load, now or 0)
+    return max(1, min(_DEFAULT_THREADS, int(round((os.cpu_count() or 1) - busy))))
 
 
 def threads_for(module, device):

@@ -48,10 +48,24 @@ def test_small_network_runs_on_one_thread_and_torch_setting_is_restored(nobody_c
 
 def test_large_network_uses_the_idle_cores(nobody_chose, monkeypatch):
     cores = os.cpu_count()
+    all_threads = min(cores, torch.get_num_threads())
     monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
-    assert _threads.threads_for(_large_network(), "cpu") == min(cores, torch.get_num_threads())
+    monkeypatch.setattr(_threads, "_runnable_others", lambda: 0)
+    assert _threads.threads_for(_large_network(), "cpu") == all_threads
+    # A busy machine, seen by the load average ...
     monkeypatch.setattr(os, "getloadavg", lambda: (float(cores), 0.0, 0.0))
     assert _threads.threads_for(_large_network(), "cpu") == 1
+    # ... or by the tasks runnable now, before the load average catches up.
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    monkeypatch.setattr(_threads, "_runnable_others", lambda: cores)
+    assert _threads.threads_for(_large_network(), "cpu") == 1
+
+
+def test_runnable_others_reads_the_kernels_count():
+    others = _threads._runnable_others()
+    if others is None:
+        pytest.skip("no /proc/loadavg on this platform")
+    assert isinstance(others, int) and others >= 0
 
 
 def test_the_users_choice_is_left_alone(nobody_chose, monkeypatch):

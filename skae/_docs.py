@@ -82,10 +82,10 @@ default="identity"
     "init": """\
     init : {"auto", "pca", "random"}, default="auto"
         How the network starts. ``"pca"`` adds a linear path, started at
-        PCA's solution for the training rows, beside the network, whose
-        output layers start at zero: the untrained autoencoder is PCA with
-        ``n_components`` components, and training adds a non-linear
-        correction. With early stopping, a correction that does not beat
+        PCA's solution for the training rows, beside the encoder and the
+        decoder, and puts each network behind a scalar gate that starts
+        closed: the untrained autoencoder is PCA with ``n_components``
+        components, and training adds a non-linear correction. With early stopping, a correction that does not beat
         PCA on the held-out rows is dropped. ``"random"`` starts every
         weight from PyTorch's default initialisation. ``"auto"`` is
         ``"pca"`` where it applies (squared-error loss, linear code, no

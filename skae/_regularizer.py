@@ -69,7 +69,7 @@ class Corruption(BaseEstimator, metaclass=ABCMeta):
         """
 
     def for_layer(self, code_activation):
-        """This corruption for one layer of greedy pretraining, or None to leave it out.
+        """Return this corruption for one layer of greedy pretraining, or None to leave it out.
 
         Parameters
         ----------
@@ -126,7 +126,7 @@ class Penalty(BaseEstimator, metaclass=ABCMeta):
         """
 
     def for_layer(self, code_activation):
-        """This penalty for one layer of greedy pretraining, or None to leave it out.
+        """Return this penalty for one layer of greedy pretraining, or None to leave it out.
 
         Parameters
         ----------
@@ -174,7 +174,7 @@ class Constraint(BaseEstimator, metaclass=ABCMeta):
         """
 
     def for_layer(self, code_activation):
-        """This constraint for one layer of greedy pretraining, or None to leave it out.
+        """Return this constraint for one layer of greedy pretraining, or None to leave it out.
 
         Parameters
         ----------

@@ -19,14 +19,14 @@ class AutoencoderModule(nn.Module):
         Applied to the input before encoding. Corruption modules change the
         input only in training mode (``module.training``), like
         ``torch.nn.Dropout``, so evaluation is clean and deterministic.
-    code_corruption : torch.nn.Module or None, default=None
-        Applied to the code before decoding, in training mode only, such as
-        :class:`~skae.nn.NestedDropout`; ``output["code"]`` is the code
-        before it.
     output_activation : {"identity", "logistic"}, default="identity"
         Non-linearity of the reconstruction. With ``"logistic"`` the decoder
         output is kept as ``"logits"`` for a numerically stable binary
         cross-entropy.
+    code_corruption : torch.nn.Module or None, default=None
+        Applied to the code before decoding, in training mode only, such as
+        :class:`~skae.nn.NestedDropout`; ``output["code"]`` is the code
+        before it.
 
     Notes
     -----

@@ -92,6 +92,9 @@ class UnitNorm(nn.Module):
     True
     """
 
+    def __init__(self):
+        super().__init__()
+
     def forward(self, weight):
         return weight / weight.norm(dim=1, keepdim=True).clamp_min(1e-12)
 

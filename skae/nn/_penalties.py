@@ -368,6 +368,9 @@ class JacobianProjectionModule(AutoencoderModule):
     output_activation : {"identity", "logistic"}, default="identity"
         Non-linearity of the reconstruction, as for
         :class:`AutoencoderModule`.
+    code_corruption : torch.nn.Module or None, default=None
+        Applied to the code before decoding, in training mode only, as for
+        :class:`AutoencoderModule`.
 
     Notes
     -----

@@ -1,11 +1,14 @@
 """What the plain Autoencoder adds: architecture options and its oracles."""
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
 from scipy.linalg import subspace_angles
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.neighbors import KNeighborsClassifier
 
@@ -66,6 +69,22 @@ def test_default_linear_autoencoder_starts_at_pca_and_stays_there(digits):
         ae.inverse_transform(ae.transform(X)), pca.inverse_transform(pca.transform(X)), atol=1e-4
     )
     assert ae.validation_mse_ <= ae.pca_validation_mse_ * (1 + 1e-6)
+
+
+def test_rounding_on_exactly_low_rank_rows_does_not_warn_of_losing_to_pca(digits):
+    # Rows with 3 dimensions, up to float32 rounding: PCA and the float32
+    # network both reconstruct them to rounding, the network's larger by
+    # far more than 2 %. That is no reason to warn that PCA does better.
+    X = digits[0]
+    pca = PCA(n_components=3).fit(X)
+    low_rank = pca.inverse_transform(pca.transform(X)).astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)  # five epochs on purpose
+        ae = Autoencoder(
+            n_components=3, hidden_layer_sizes=(), activation="identity", max_iter=5, random_state=0
+        ).fit(low_rank)
+    assert 1.02 * ae.pca_validation_mse_ < ae.validation_mse_ < 1e-9
 
 
 def test_digits_2d_codes_beat_pca_in_knn_accuracy(digits_split):

@@ -97,7 +97,7 @@ class NoiseCorruption(Corruption):
         >>> from skae import NoiseCorruption
         >>> noise = NoiseCorruption("masking", 0.5).build(torch.ones(4, 3), seed=0)
         >>> noise
-        MaskingNoise(fraction=0.5)
+        MaskingNoise(fraction=0.5, seed=0)
         """
         if self.kind == "gaussian":
             return GaussianNoise(self.level, seed)

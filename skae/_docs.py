@@ -85,8 +85,9 @@ default="identity"
         PCA's solution for the training rows, beside the encoder and the
         decoder, and puts each network behind a scalar gate that starts
         closed: the untrained autoencoder is PCA with ``n_components``
-        components, and training adds a non-linear correction. With early stopping, a correction that does not beat
-        PCA on the held-out rows is dropped. ``"random"`` starts every
+        components, and training adds a non-linear correction. With early
+        stopping, a correction that does not beat PCA on the held-out rows is
+        dropped. ``"random"`` starts every
         weight from PyTorch's default initialisation. ``"auto"`` is
         ``"pca"`` where it applies (squared-error loss, linear code, no
         greedy pretraining, and no tied weights with hidden layers) and

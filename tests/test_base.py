@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+import torch
 from _registry import ESTIMATOR_CLASSES
 from _registry import fast as registry_fast
 from sklearn.base import clone
@@ -294,6 +295,10 @@ def test_alpha_is_an_l2_penalty_on_the_weights_not_the_biases():
         batch_size=len(X),
         max_iter=1000,
         learning_rate_init=1e-2,
+        # At a constant rate Adam hovers around the stationary point (by
+        # about its step on weights whose data gradient is zero); decayed to
+        # zero it settles on it.
+        learning_rate="cosine",
         alpha=alpha,
         early_stopping=False,
         tol=0.0,
@@ -308,7 +313,7 @@ def test_alpha_is_an_l2_penalty_on_the_weights_not_the_biases():
     for name, parameter in module.named_parameters():
         scale = (alpha * module.get_parameter(name.replace("bias", "weight"))).norm()
         expected = -alpha * parameter if name.endswith("weight") else 0.0
-        assert (parameter.grad - expected).norm() < 0.05 * scale, name
+        assert (parameter.grad - expected).norm() < 1e-3 * scale, name
 
 
 class KeepValidationRows(Callback):
@@ -512,3 +517,25 @@ def test_repr_shows_only_changed_parameters():
     buffer = io.StringIO()
     print(Autoencoder(n_components=5), file=buffer)
     assert buffer.getvalue().strip() == "Autoencoder(n_components=5)"
+
+
+def test_fused_adam_is_used_where_torch_supports_it_and_falls_back_elsewhere(monkeypatch):
+    from skae import _training
+
+    X = load_digits().data[:100] / 16
+    ae = Autoencoder(n_components=2, max_iter=1, random_state=0, device="cpu").fit(X)
+    assert ae.net_.optimizer_.defaults["fused"] is _training.fused_adam_supported("cpu")
+    assert _training.fused_adam_supported("cpu")  # torch has had a fused CPU Adam since 2.4
+
+    class NoFusedAdam(torch.optim.Adam):
+        def __init__(self, params, fused=None, **kwargs):
+            if fused:
+                raise RuntimeError("fused=True is not supported on this device")
+            super().__init__(params, **kwargs)
+
+    _training.fused_adam_supported.cache_clear()
+    monkeypatch.setattr(torch.optim, "Adam", NoFusedAdam)
+    try:
+        assert _training.fused_adam_supported("cpu") is False
+    finally:
+        _training.fused_adam_supported.cache_clear()

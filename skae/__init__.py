@@ -10,14 +10,19 @@ from ._denoising import DenoisingAutoencoder, NoiseCorruption
 from ._onnx import register_converters as register_onnx_converters
 from ._onnx import register_if_available as _register_onnx_if_available
 from ._ordered_code import OrderedCode
+from ._outlier import AutoencoderOutlierDetector
 from ._regularizer import Constraint, Corruption, Penalty
 from ._sparse import SparseAutoencoder, SparsityPenalty
+from ._supervised import AutoencoderClassifier, AutoencoderRegressor
 from ._variational import VAE, VariationalAutoencoder
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Autoencoder",
+    "AutoencoderClassifier",
+    "AutoencoderOutlierDetector",
+    "AutoencoderRegressor",
     "Constraint",
     "ContractionPenalty",
     "ContractiveAutoencoder",

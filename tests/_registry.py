@@ -11,10 +11,15 @@ forgetting a list. Adding a family or a regularizer: one entry in
 
 import inspect
 
+from sklearn.base import ClassifierMixin, OutlierMixin, RegressorMixin
+
 import skae
 from skae import (
     VAE,
     Autoencoder,
+    AutoencoderClassifier,
+    AutoencoderOutlierDetector,
+    AutoencoderRegressor,
     ContractionPenalty,
     ContractiveAutoencoder,
     ConvolutionalArchitecture,
@@ -104,6 +109,52 @@ VARIANTS = _variants()
 # estimator checks feed such data (negative values among them): these
 # variants are checked for persistence and behaviour, not by the checks.
 NEEDS_DATA_IN_UNIT_INTERVAL = {"Autoencoder-tied-bce", "VariationalAutoencoder-bce"}
+
+
+# Estimators that wrap an autoencoder rather than being one: scikit-learn's
+# checks for their kind run over these in their own test file
+# (tests/test_outlier.py), with tiny networks and few epochs.
+TIED_FAST = {**FAST, "hidden_layer_sizes": (), "tied_weights": True}
+DETECTORS = {
+    "AutoencoderOutlierDetector": AutoencoderOutlierDetector(fast(Autoencoder)),
+    "AutoencoderOutlierDetector-denoising-mean-untrimmed": AutoencoderOutlierDetector(
+        fast(DenoisingAutoencoder),
+        score_type="reconstruction",
+        reconstruction_error="mean",
+        trim_fraction=0.0,
+        contamination=0.1,
+    ),
+    "AutoencoderOutlierDetector-elbo": AutoencoderOutlierDetector(fast(VAE), score_type="elbo"),
+    "AutoencoderOutlierDetector-energy": AutoencoderOutlierDetector(
+        Autoencoder(**TIED_FAST, code_activation="tanh"), score_type="energy"
+    ),
+}
+DETECTOR_CLASSES = public_classes(OutlierMixin)
+
+# Classifiers and regressors that fine-tune an autoencoder's encoder; their
+# checks run in tests/test_supervised.py. A 3-epoch pretraining and a
+# fine-tuning long enough for the accuracy and R^2 thresholds of the checks.
+SUPERVISED_AE = {"n_components": 4, "hidden_layer_sizes": (8,), "max_iter": 3, "device": "cpu"}
+SUPERVISED_FAST = {"max_iter": 40, "learning_rate_init": 1e-2, "device": "cpu"}
+SUPERVISED = {
+    "AutoencoderClassifier": AutoencoderClassifier(Autoencoder(**SUPERVISED_AE), **SUPERVISED_FAST),
+    "AutoencoderClassifier-frozen-encoder": AutoencoderClassifier(
+        Autoencoder(**SUPERVISED_AE), freeze_encoder=True, **SUPERVISED_FAST
+    ),
+    "AutoencoderClassifier-vae": AutoencoderClassifier(VAE(**SUPERVISED_AE), **SUPERVISED_FAST),
+    "AutoencoderRegressor": AutoencoderRegressor(Autoencoder(**SUPERVISED_AE), **SUPERVISED_FAST),
+    "AutoencoderRegressor-scratch-l2-cosine": AutoencoderRegressor(
+        Autoencoder(**SUPERVISED_AE),
+        pretrain=False,
+        alpha=1e-4,
+        learning_rate="cosine",
+        **SUPERVISED_FAST,
+    ),
+}
+SUPERVISED_CLASSES = sorted(
+    {*public_classes(ClassifierMixin), *public_classes(RegressorMixin)},
+    key=lambda cls: cls.__name__,
+)
 
 
 def variants():

@@ -1,0 +1,550 @@
+"""AutoencoderClassifier and AutoencoderRegressor: pretrain, then fine-tune the encoder.
+
+scikit-learn's estimator checks for both kinds, the semi-supervised
+convention (``-1`` = unlabelled), reusing a fitted autoencoder through
+``FrozenEstimator``, freezing the encoder, training from scratch, model
+selection, persistence (plain data only, CUDA-saved models load on the CPU)
+and reproducibility. Small networks and few epochs: every configuration
+fits in well under a second.
+"""
+
+import inspect
+import pickle
+import re
+import warnings
+
+import joblib
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+from _registry import SUPERVISED, SUPERVISED_AE, SUPERVISED_CLASSES, SUPERVISED_FAST
+from _unpickling import loads_without_torch
+from numpydoc.docscrape import ClassDoc
+from sklearn.base import clone
+from sklearn.datasets import load_digits, make_regression
+from sklearn.exceptions import NotFittedError
+from sklearn.frozen import FrozenEstimator
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import MinMaxScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+from skorch.exceptions import DeviceWarning
+
+from skae import (
+    VAE,
+    Autoencoder,
+    AutoencoderClassifier,
+    AutoencoderRegressor,
+    ConvolutionalArchitecture,
+    DenoisingAutoencoder,
+    SparseAutoencoder,
+)
+
+HAS_CUDA = torch.cuda.is_available()
+
+# The registry's settings: a pretraining of a few epochs and a fine-tuning
+# long enough for the accuracy and R^2 thresholds of scikit-learn's checks.
+FAST_AE = SUPERVISED_AE
+FAST = SUPERVISED_FAST
+
+
+def fast_classifier(autoencoder=None, **params):
+    autoencoder = Autoencoder(**FAST_AE) if autoencoder is None else autoencoder
+    return AutoencoderClassifier(autoencoder, **{**FAST, **params})
+
+
+def fast_regressor(autoencoder=None, **params):
+    autoencoder = Autoencoder(**FAST_AE) if autoencoder is None else autoencoder
+    return AutoencoderRegressor(autoencoder, **{**FAST, **params})
+
+
+@parametrize_with_checks(list(SUPERVISED.values()))
+def test_sklearn_compatible_estimator(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # a 3-epoch autoencoder's warnings
+        check(estimator)
+
+
+def test_every_public_classifier_and_regressor_is_checked():
+    checked = {type(estimator) for estimator in SUPERVISED.values()}
+    assert SUPERVISED_CLASSES == [AutoencoderClassifier, AutoencoderRegressor]
+    missing = [cls.__name__ for cls in SUPERVISED_CLASSES if cls not in checked]
+    assert not missing, f"add {missing} to SUPERVISED in tests/_registry.py"
+
+
+# ------------------------------------------------------------------ data
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return (X / 16).astype(np.float32), y
+
+
+@pytest.fixture(scope="module")
+def semi(digits):
+    """400 rows, 60 of them labelled, and 200 test rows."""
+    X, y = digits
+    rng = np.random.RandomState(0)
+    y_semi = np.full(400, -1)
+    labelled = rng.choice(400, 60, replace=False)
+    y_semi[labelled] = y[labelled]
+    return X[:400], y_semi, X[1000:1200], y[1000:1200]
+
+
+def quiet_fit(estimator, X, y):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return estimator.fit(X, y)
+
+
+def encoder_state(module):
+    return {k: v.detach().clone() for k, v in module.encoder.state_dict().items()}
+
+
+# ------------------------------------------------------- semi-supervised
+
+
+def test_unlabelled_rows_act_through_the_pretraining_only(semi):
+    X, y_semi, _, _ = semi
+    clf = quiet_fit(fast_classifier(random_state=0), X, y_semi)
+    labelled = y_semi != -1
+    # The autoencoder trained on every row, the unlabelled ones included ...
+    assert clf.autoencoder_.n_features_in_ == X.shape[1]
+    assert -1 not in clf.classes_
+    # ... and every fine-tuning epoch saw the labelled rows only.
+    for epoch in clf.net_.history:
+        assert sum(batch["train_batch_size"] for batch in epoch["batches"]) == labelled.sum()
+    # The same pretrained autoencoder, frozen, gives the same model.
+    again = fast_classifier(FrozenEstimator(clf.autoencoder_), random_state=0)
+    quiet_fit(again, X, y_semi)
+    np.testing.assert_array_equal(again.predict_proba(X), clf.predict_proba(X))
+
+
+def test_unlabelled_rows_change_the_pretraining(semi):
+    X, y_semi, _, _ = semi
+    clf = quiet_fit(fast_classifier(random_state=0), X, y_semi)
+    labelled = y_semi != -1
+    fewer = quiet_fit(fast_classifier(random_state=0), X[labelled], y_semi[labelled])
+    assert not np.allclose(fewer.predict_proba(X), clf.predict_proba(X))
+
+
+def test_pretraining_on_unlabelled_rows_helps_with_few_labels(semi):
+    X, y_semi, X_test, y_test = semi
+    ae = Autoencoder(n_components=16, hidden_layer_sizes=(64,), max_iter=30, device="cpu")
+    params = {"max_iter": 100, "learning_rate_init": 1e-3, "device": "cpu"}
+    scores = {}
+    for pretrain in (True, False):
+        accuracies = []
+        for seed in range(3):
+            clf = AutoencoderClassifier(ae, pretrain=pretrain, random_state=seed, **params)
+            accuracies.append(quiet_fit(clf, X, y_semi).score(X_test, y_test))
+        scores[pretrain] = np.mean(accuracies)
+    assert scores[True] > scores[False] + 0.02, scores
+
+
+def test_string_and_object_labels_with_unlabelled_rows(semi):
+    X, y_semi, _, _ = semi
+    names = np.array([f"digit {d}" for d in range(10)])
+    y_obj = names[np.maximum(y_semi, 0)].astype(object)
+    y_obj[y_semi == -1] = -1
+    clf = quiet_fit(fast_classifier(random_state=0), X, y_obj)
+    assert list(clf.classes_) == sorted(set(names[np.unique(y_semi[y_semi != -1])]))
+    assert set(clf.predict(X)) <= set(clf.classes_)
+    # Plain string labels hold no unlabelled rows.
+    y_str = names[np.maximum(y_semi, 0)]
+    clf = quiet_fit(fast_classifier(random_state=0), X, y_str)
+    assert len(clf.classes_) == len(np.unique(y_str))
+
+
+def test_float_labels_with_minus_one_are_unlabelled(semi):
+    X, y_semi, _, _ = semi
+    clf = quiet_fit(fast_classifier(random_state=0), X, y_semi.astype(float))
+    assert -1.0 not in clf.classes_
+
+
+@pytest.mark.parametrize(
+    "labels, message",
+    [(np.full(40, -1), "every label is -1"), (np.full(40, 3), r"1 class \(np.int64\(3\)\)")],
+)
+def test_too_few_labelled_classes_are_refused_clearly(digits, labels, message):
+    X, _ = digits
+    with pytest.raises(ValueError, match=message):
+        fast_classifier().fit(X[: len(labels)], labels)
+
+
+def test_minus_one_beside_a_single_class_is_a_class(digits):
+    """Binary labels {-1, 1}: -1 cannot mean unlabelled when it leaves one class."""
+    X, y = digits
+    X, y = X[y < 2][:100], y[y < 2][:100]
+    labels = np.where(y == 0, -1, 1)
+    clf = quiet_fit(fast_classifier(random_state=0), X, labels)
+    np.testing.assert_array_equal(clf.classes_, [-1, 1])
+    assert clf.score(X, labels) > 0.9
+    # With two other classes, -1 marks the unlabelled rows.
+    three = np.where(np.arange(100) % 3 == 0, -1, y)
+    assert list(quiet_fit(fast_classifier(random_state=0), X, three).classes_) == [0, 1]
+
+
+# ------------------------------------------------------ a fitted autoencoder
+
+
+def test_frozen_autoencoder_is_reused_as_it_is(semi):
+    X, y_semi, _, _ = semi
+    ae = quiet_fit(Autoencoder(**FAST_AE, random_state=0), X, None)
+    weights = {k: v.clone() for k, v in ae.net_.module_.state_dict().items()}
+    codes, n_iter = ae.transform(X), ae.n_iter_
+    clf = quiet_fit(fast_classifier(FrozenEstimator(ae), random_state=0), X, y_semi)
+    assert clf.autoencoder_.estimator is ae
+    # Not refitted, and not changed by the fine-tuning of its encoder's copy.
+    assert ae.n_iter_ == n_iter
+    for key, value in ae.net_.module_.state_dict().items():
+        torch.testing.assert_close(value, weights[key], rtol=0, atol=0)
+    np.testing.assert_array_equal(ae.transform(X), codes)
+    fine_tuned = clf.net_.module_.encoder.state_dict()
+    assert any(not torch.equal(fine_tuned[k], v) for k, v in encoder_state(ae.net_.module_).items())
+
+
+def test_a_frozen_autoencoder_must_be_fitted_and_fit_the_data(semi):
+    X, y_semi, _, _ = semi
+    with pytest.raises(NotFittedError, match="not fitted; fit Autoencoder first"):
+        fast_classifier(FrozenEstimator(Autoencoder(**FAST_AE))).fit(X, y_semi)
+    ae = quiet_fit(Autoencoder(**FAST_AE), X[:, :32], None)
+    with pytest.raises(ValueError, match="X has 64 features, but the frozen Autoencoder"):
+        fast_classifier(FrozenEstimator(ae)).fit(X, y_semi)
+    with pytest.raises(ValueError, match="pretrain=False builds the encoder at random"):
+        fast_classifier(FrozenEstimator(ae), pretrain=False).fit(X[:, :32], y_semi)
+
+
+@pytest.mark.parametrize("autoencoder", [MinMaxScaler(), FrozenEstimator(MinMaxScaler())])
+def test_only_skae_autoencoders_are_accepted(semi, autoencoder):
+    X, y_semi, _, _ = semi
+    with pytest.raises(TypeError, match="needs a skae autoencoder.*got MinMaxScaler"):
+        fast_classifier(autoencoder).fit(X, y_semi)
+
+
+def test_the_autoencoders_parameters_are_nested_parameters():
+    clf = fast_classifier()
+    params = clf.get_params()
+    assert params["autoencoder__n_components"] == 4
+    clf.set_params(autoencoder__n_components=7, autoencoder__architecture=None)
+    assert clf.autoencoder.n_components == 7
+
+
+# ------------------------------------------------------ freezing, scratch
+
+
+def test_freeze_encoder_trains_only_the_head(semi):
+    X, y_semi, _, _ = semi
+    clf = quiet_fit(fast_classifier(freeze_encoder=True, random_state=0), X, y_semi)
+    pretrained = encoder_state(clf.autoencoder_.net_.module_)
+    for key, value in clf.net_.module_.encoder.state_dict().items():
+        torch.testing.assert_close(value, pretrained[key], rtol=0, atol=0)
+    assert clf.n_iter_ >= 1
+    free = quiet_fit(fast_classifier(random_state=0), X, y_semi)
+    changed = free.net_.module_.encoder.state_dict()
+    assert any(not torch.equal(changed[k], v) for k, v in pretrained.items())
+
+
+def test_without_pretraining_the_autoencoder_is_not_trained(semi):
+    X, y_semi, X_test, y_test = semi
+    clf = quiet_fit(fast_classifier(pretrain=False, random_state=0), X, y_semi)
+    assert not hasattr(clf.autoencoder_, "net_")
+    assert clf.score(X_test, y_test) > 0.3
+    # The same network as the pretrained one's, started elsewhere.
+    pretrained = quiet_fit(fast_classifier(random_state=0), X, y_semi)
+    shapes = [p.shape for p in clf.net_.module_.parameters()]
+    assert shapes == [p.shape for p in pretrained.net_.module_.parameters()]
+
+
+@pytest.mark.parametrize(
+    "autoencoder",
+    [
+        VAE(**FAST_AE),
+        DenoisingAutoencoder(**FAST_AE),
+        SparseAutoencoder(**FAST_AE),
+        Autoencoder(**{**FAST_AE, "pretraining": "greedy", "pretraining_max_iter": 1}),
+        Autoencoder(
+            **{**FAST_AE, "architecture": ConvolutionalArchitecture((8, 8), channels=(4,))}
+        ),
+    ],
+    ids=["vae", "denoising", "sparse", "greedy", "conv"],
+)
+def test_every_family_and_architecture_fine_tunes(semi, autoencoder):
+    X, y_semi, X_test, y_test = semi
+    clf = quiet_fit(fast_classifier(autoencoder, random_state=0), X, y_semi)
+    assert clf.score(X_test, y_test) > 0.4
+    # The head reads the code: the posterior mean for the VAE.
+    module = clf.autoencoder_.net_.module_.eval()
+    with torch.no_grad():
+        x = torch.as_tensor(X[:5])
+        np.testing.assert_array_equal(clf.net_.module_.code(x).shape, (5, 4))
+        if isinstance(autoencoder, VAE):
+            assert clf.net_.module_.encoder(x).shape[1] == 8
+            assert torch.equal(module.encode(x), module.encoder(x)[:, :4])
+
+
+def test_sparse_input(semi):
+    X, y_semi, X_test, _ = semi
+    dense = quiet_fit(fast_classifier(random_state=0), X, y_semi)
+    sparse = quiet_fit(fast_classifier(random_state=0), sp.csr_matrix(X), y_semi)
+    np.testing.assert_allclose(
+        sparse.predict_proba(sp.csr_matrix(X_test)), dense.predict_proba(X_test), atol=1e-5
+    )
+
+
+def test_divergence_stops_with_advice(semi):
+    X, y_semi, _, _ = semi
+    clf = fast_classifier(learning_rate_init=1e20, max_iter=5, random_state=0)
+    with pytest.raises(ValueError, match="Training diverged.*Lower learning_rate_init"):
+        quiet_fit(clf, X, y_semi)
+    # The weights of the last finite epoch are kept.
+    assert all(torch.isfinite(p).all() for p in clf.net_.module_.parameters())
+
+
+def test_early_stopping_never_ends_worse_than_its_start(semi):
+    X, y_semi, _, _ = semi
+    clf = quiet_fit(
+        fast_classifier(early_stopping=True, learning_rate_init=1.0, max_iter=15, random_state=0),
+        X,
+        y_semi,
+    )
+    assert clf.best_validation_score_ >= max(clf.validation_scores_)
+    assert len(clf.validation_scores_) == clf.n_iter_
+
+
+# ------------------------------------------------------------- regression
+
+
+def test_multi_output_regression_keeps_the_shape_of_y():
+    X, Y = make_regression(200, 10, n_targets=3, noise=1.0, random_state=0)
+    Y = Y / Y.std(axis=0)
+    reg = quiet_fit(fast_regressor(random_state=0, max_iter=100), X, Y)
+    assert reg.n_outputs_ == 3
+    assert reg.predict(X).shape == (200, 3)
+    assert reg.score(X, Y) > 0.8
+    column = quiet_fit(fast_regressor(random_state=0), X, Y[:, :1])
+    assert column.predict(X).shape == (200, 1)
+    flat = quiet_fit(fast_regressor(random_state=0), X, Y[:, 0])
+    assert flat.predict(X).shape == (200,)
+    np.testing.assert_allclose(flat.predict(X), column.predict(X).ravel())
+
+
+def test_the_head_starts_as_the_linear_probe_of_the_codes():
+    X, y = make_regression(100, 5, random_state=0)
+    reg = quiet_fit(fast_regressor(freeze_encoder=True, learning_rate_init=1e-12, max_iter=1), X, y)
+    # The head starts at the linear probe of the training codes, not at random.
+    from sklearn.linear_model import Ridge
+
+    codes = reg.net_.module_.standardized_code(torch.as_tensor(X, dtype=torch.float32)).detach()
+    probe = Ridge(alpha=1.0).fit(codes.numpy(), y)
+    np.testing.assert_allclose(reg.predict(X), probe.predict(codes.numpy()), rtol=1e-4, atol=1e-3)
+
+
+# --------------------------------------------------------- model selection
+
+
+def test_pipeline_grid_search_and_cross_validation(digits):
+    X, y = digits
+    X, y = X[:240] * 16, y[:240]
+    pipe = Pipeline([("scale", MinMaxScaler()), ("clf", fast_classifier(random_state=0))])
+    grid = {
+        "clf__autoencoder__n_components": [3, 6],
+        "clf__learning_rate_init": [1e-3, 1e-2],
+        "clf__freeze_encoder": [False, True],
+    }
+    search = GridSearchCV(pipe, grid, cv=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        search.fit(X, y)
+        scores = cross_val_score(pipe, X, y, cv=3)
+    assert set(search.best_params_) == set(grid)
+    assert search.best_estimator_.named_steps["clf"].autoencoder_.n_components_ in (3, 6)
+    assert scores.shape == (3,) and np.all(scores > 0.3)
+
+
+# ------------------------------------------------------------ reproducibility
+
+
+def test_same_random_state_same_model_and_seeded_pretraining(semi):
+    X, y_semi, X_test, _ = semi
+    a = quiet_fit(fast_classifier(random_state=3), X, y_semi)
+    b = quiet_fit(fast_classifier(random_state=3), X, y_semi)
+    np.testing.assert_array_equal(a.predict_proba(X_test), b.predict_proba(X_test))
+    # The autoencoder's random_state was None: drawn from the classifier's.
+    assert a.autoencoder.random_state is None
+    assert a.autoencoder_.random_state == b.autoencoder_.random_state is not None
+    c = quiet_fit(fast_classifier(random_state=4), X, y_semi)
+    assert not np.allclose(c.predict_proba(X_test), a.predict_proba(X_test))
+    # A random_state given to the autoencoder is kept.
+    own = quiet_fit(fast_classifier(Autoencoder(**FAST_AE, random_state=11)), X, y_semi)
+    assert own.autoencoder_.random_state == 11
+
+
+def test_default_autoencoder(semi):
+    X, y_semi, X_test, y_test = semi
+    clf = AutoencoderClassifier(max_iter=20, random_state=0, device="cpu")
+    quiet_fit(clf, X, y_semi)
+    assert type(clf.autoencoder_) is Autoencoder
+    assert clf.autoencoder_.n_components_ == 16
+    assert str(clf.autoencoder_.net_.device) == "cpu"
+    assert clf.score(X_test, y_test) > 0.5
+
+
+# ---------------------------------------------------------------- persistence
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: fast_classifier(random_state=0),
+        lambda: fast_classifier(VAE(**FAST_AE), freeze_encoder=True, random_state=0),
+        lambda: fast_classifier(pretrain=False, learning_rate="cosine", random_state=0),
+        lambda: fast_regressor(DenoisingAutoencoder(**FAST_AE), random_state=0),
+    ],
+    ids=["classifier", "vae-frozen-encoder", "scratch-cosine", "regressor-denoising"],
+)
+def test_pickle_holds_plain_data_and_predicts_the_same(semi, make, tmp_path):
+    X, y_semi, X_test, _ = semi
+    est = make()
+    y = y_semi if isinstance(est, AutoencoderClassifier) else X[:, 20]
+    quiet_fit(est, X, y)
+    data = pickle.dumps(est)
+    assert b"cuda" not in data
+    restored = loads_without_torch(data)
+    method = "predict_proba" if isinstance(est, AutoencoderClassifier) else "predict"
+    np.testing.assert_array_equal(getattr(restored, method)(X_test), getattr(est, method)(X_test))
+    if est.pretrain:
+        np.testing.assert_array_equal(
+            restored.autoencoder_.transform(X_test), est.autoencoder_.transform(X_test)
+        )
+    assert restored.loss_curve_ == est.loss_curve_
+    joblib.dump(est, tmp_path / "model.joblib")
+    loaded = joblib.load(tmp_path / "model.joblib")
+    np.testing.assert_array_equal(getattr(loaded, method)(X_test), getattr(est, method)(X_test))
+
+
+def test_frozen_autoencoder_pickles_with_the_classifier(semi):
+    X, y_semi, X_test, _ = semi
+    ae = quiet_fit(Autoencoder(**FAST_AE, random_state=0), X, None)
+    clf = quiet_fit(fast_classifier(FrozenEstimator(ae), random_state=0), X, y_semi)
+    restored = loads_without_torch(pickle.dumps(clf))
+    np.testing.assert_array_equal(restored.predict_proba(X_test), clf.predict_proba(X_test))
+    np.testing.assert_array_equal(restored.autoencoder_.transform(X_test), ae.transform(X_test))
+
+
+def _move_to_missing_device(state):
+    """A saved net's state as a CUDA machine would have written it."""
+    net = dict(state["net_"])
+    net["device"] = "cuda:99"
+    net["module_generators"] = {
+        name: {key: ("cuda:99", value) for key, (_, value) in generators.items()}
+        for name, generators in net["module_generators"].items()
+    }
+    return {**state, "net_": net}
+
+
+def test_model_saved_on_a_missing_device_loads_on_the_cpu(semi):
+    X, y_semi, X_test, _ = semi
+    clf = quiet_fit(fast_classifier(DenoisingAutoencoder(**FAST_AE), random_state=0), X, y_semi)
+    state = _move_to_missing_device(clf.__getstate__())
+    ae_state = _move_to_missing_device(clf.autoencoder_.__getstate__())
+    autoencoder = DenoisingAutoencoder.__new__(DenoisingAutoencoder)
+    with pytest.warns(DeviceWarning, match="'cuda:99'.*loaded on the CPU"):
+        autoencoder.__setstate__(ae_state)
+    state["autoencoder_"] = autoencoder
+    restored = AutoencoderClassifier.__new__(AutoencoderClassifier)
+    with pytest.warns(DeviceWarning, match="'cuda:99'.*loaded on the CPU"):
+        restored.__setstate__(state)
+    assert str(restored.net_.device) == "cpu"
+    np.testing.assert_array_equal(restored.predict_proba(X_test), clf.predict_proba(X_test))
+
+
+def test_skops_round_trip(semi, tmp_path):
+    skops_io = pytest.importorskip("skops.io")
+    X, y_semi, X_test, _ = semi
+    clf = quiet_fit(fast_classifier(random_state=0), X, y_semi)
+    path = tmp_path / "model.skops"
+    skops_io.dump(clf, path)
+    untrusted = skops_io.get_untrusted_types(file=path)
+    # Only skae's own classes need trusting: no torch, skorch or builtins.
+    assert sorted(t.split(".")[-1] for t in untrusted) == ["Autoencoder", "AutoencoderClassifier"]
+    restored = skops_io.load(path, trusted=untrusted)
+    np.testing.assert_array_equal(restored.predict_proba(X_test), clf.predict_proba(X_test))
+
+
+_LOAD_WITHOUT_CUDA = """
+import sys, warnings
+import joblib, numpy as np, torch
+assert not torch.cuda.is_available()
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # the DeviceWarning: loading on the CPU
+    clf = joblib.load(sys.argv[1])
+assert str(clf.net_.device) == "cpu", clf.net_.device
+assert all(not p.is_cuda for p in clf.net_.module_.parameters())
+np.save(sys.argv[3], clf.predict_proba(np.load(sys.argv[2])))
+"""
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not HAS_CUDA, reason="needs a CUDA device")
+def test_cuda_model_loads_and_predicts_without_cuda(semi, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    X, y_semi, X_test, _ = semi
+    autoencoder = Autoencoder(**{**FAST_AE, "device": "cuda"})
+    gpu = quiet_fit(fast_classifier(autoencoder, device="cuda", random_state=0), X, y_semi)
+    assert all(p.is_cuda for p in gpu.net_.module_.parameters())
+    proba = gpu.predict_proba(X_test)
+    path = tmp_path / "gpu_model.joblib"
+    joblib.dump(gpu, path)
+    same = joblib.load(path)
+    np.testing.assert_allclose(same.predict_proba(X_test), proba, rtol=1e-6, atol=1e-9)
+    np.save(tmp_path / "X.npy", X_test)
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _LOAD_WITHOUT_CUDA,
+            str(path),
+            str(tmp_path / "X.npy"),
+            str(tmp_path / "P.npy"),
+        ],
+        env={**os.environ, "CUDA_VISIBLE_DEVICES": ""},
+        check=True,
+        timeout=120,
+    )
+    # float64 inference from the same weights: CPU and GPU agree closely.
+    np.testing.assert_allclose(np.load(tmp_path / "P.npy"), proba, rtol=1e-6, atol=1e-9)
+
+
+# ----------------------------------------------------------- documentation
+
+
+@pytest.mark.parametrize("cls", [AutoencoderClassifier, AutoencoderRegressor])
+def test_every_parameter_is_documented_once_with_its_default(cls):
+    documented = ClassDoc(cls)["Parameters"]
+    defaults = {
+        name: p.default
+        for name, p in inspect.signature(cls.__init__).parameters.items()
+        if name != "self"
+    }
+    assert [p.name for p in documented] == list(defaults)
+    for parameter in documented:
+        found = re.search(r"default=(.+)$", parameter.type)
+        assert found, f"{cls.__name__}.{parameter.name} documents no default"
+        assert eval(found.group(1)) == defaults[parameter.name], parameter.name
+
+
+def test_classifier_and_regressor_share_parameters_and_defaults():
+    def signature(cls):
+        return [(n, p.default) for n, p in inspect.signature(cls.__init__).parameters.items()]
+
+    assert signature(AutoencoderClassifier) == signature(AutoencoderRegressor)
+    assert set(AutoencoderClassifier._parameter_constraints) == {
+        n for n, _ in signature(AutoencoderClassifier) if n != "self"
+    }
+    assert clone(fast_classifier()).get_params()["max_iter"] == FAST["max_iter"]

@@ -125,12 +125,19 @@ _SKLEARN_LABELS = {
     "sphx_glr_auto_examples_miscellaneous_plot_set_output.py": (
         _SKLEARN + "auto_examples/miscellaneous/plot_set_output.html"
     ),
+    # ClassifierMixin.score and RegressorMixin.score, inherited.
+    "accuracy_score": _SKLEARN + "modules/model_evaluation.html#accuracy-score",
+    "r2_score": _SKLEARN + "modules/model_evaluation.html#r2-score",
 }
+# Glossary terms of the same docstrings (the set_*_request methods).
+_SKLEARN_TERMS = {"meta-estimator": _SKLEARN + "glossary.html#term-meta-estimator"}
 
 
 def _external_url(domain, reftype, target):
     if domain == "std" and reftype == "ref":
         return _SKLEARN_LABELS.get(target)
+    if domain == "std" and reftype == "term":
+        return _SKLEARN_TERMS.get(target)
     if domain != "py" or reftype not in ("class", "func", "meth", "obj"):
         return None
     parts = target.split(".")
@@ -152,7 +159,7 @@ def _link_external(app, env, node, contnode):
     url = _external_url(node.get("refdomain"), node.get("reftype"), node.get("reftarget", ""))
     if url is None:
         return None
-    if node.get("reftype") == "ref" and not node.get("refexplicit"):
+    if node.get("reftype") in ("ref", "term") and not node.get("refexplicit"):
         contnode = nodes.Text(node["reftarget"])
     reference = nodes.reference("", "", internal=False, refuri=url)
     reference.append(contnode)

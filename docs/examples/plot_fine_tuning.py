@@ -1,7 +1,7 @@
 """
-=====================================================
+======================================================
 Few labels: pretrain an autoencoder, then fine-tune it
-=====================================================
+======================================================
 
 Labels are often scarce while rows are not. An autoencoder learns from all
 the rows; :class:`~skae.AutoencoderClassifier` then puts a softmax layer on

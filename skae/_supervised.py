@@ -174,43 +174,17 @@ class _BaseFineTuning(PersistenceMixin, BaseEstimator, metaclass=ABCMeta):
     # The loss of SupervisedLoss.
     _loss = None
 
+    @property
     @abstractmethod
-    def __init__(
-        self,
-        autoencoder=None,
-        *,
-        pretrain=True,
-        freeze_encoder=False,
-        max_iter=200,
-        batch_size="auto",
-        learning_rate="constant",
-        learning_rate_init=1e-3,
-        alpha=0.0,
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        tol=1e-4,
-        random_state=None,
-        device="auto",
-        verbose=0,
-        callbacks=None,
-    ):
-        self.autoencoder = autoencoder
-        self.pretrain = pretrain
-        self.freeze_encoder = freeze_encoder
-        self.max_iter = max_iter
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.alpha = alpha
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.random_state = random_state
-        self.device = device
-        self.verbose = verbose
-        self.callbacks = callbacks
+    def _n_outputs(self):
+        """Width of the output layer: the classes, or the targets."""
+
+    # The subclasses' signatures are the parameters (scikit-learn reads them);
+    # tests/test_supervised.py pins the two to each other.
+    def _store_parameters(self, values):
+        """Store each ``__init__`` argument as the attribute of its name, unchanged."""
+        for name in self._get_param_names():
+            setattr(self, name, values[name])
 
     # ---------------------------------------------------------- the encoder
 
@@ -744,24 +718,7 @@ class AutoencoderClassifier(ClassifierMixin, _BaseFineTuning):
         verbose=0,
         callbacks=None,
     ):
-        super().__init__(
-            autoencoder,
-            pretrain=pretrain,
-            freeze_encoder=freeze_encoder,
-            max_iter=max_iter,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            learning_rate_init=learning_rate_init,
-            alpha=alpha,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            n_iter_no_change=n_iter_no_change,
-            tol=tol,
-            random_state=random_state,
-            device=device,
-            verbose=verbose,
-            callbacks=callbacks,
-        )
+        self._store_parameters(locals())
 
     @property
     def _n_outputs(self):
@@ -1057,24 +1014,7 @@ class AutoencoderRegressor(RegressorMixin, _BaseFineTuning):
         verbose=0,
         callbacks=None,
     ):
-        super().__init__(
-            autoencoder,
-            pretrain=pretrain,
-            freeze_encoder=freeze_encoder,
-            max_iter=max_iter,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            learning_rate_init=learning_rate_init,
-            alpha=alpha,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            n_iter_no_change=n_iter_no_change,
-            tol=tol,
-            random_state=random_state,
-            device=device,
-            verbose=verbose,
-            callbacks=callbacks,
-        )
+        self._store_parameters(locals())
 
     @property
     def _n_outputs(self):

@@ -548,3 +548,22 @@ def test_classifier_and_regressor_share_parameters_and_defaults():
         n for n, _ in signature(AutoencoderClassifier) if n != "self"
     }
     assert clone(fast_classifier()).get_params()["max_iter"] == FAST["max_iter"]
+
+
+def test_classifier_and_regressor_take_the_same_parameters_with_the_same_defaults():
+    import inspect
+
+    def defaults(cls):
+        return {
+            name: p.default
+            for name, p in inspect.signature(cls.__init__).parameters.items()
+            if name != "self"
+        }
+
+    assert defaults(AutoencoderClassifier) == defaults(AutoencoderRegressor)
+    clf = AutoencoderClassifier(max_iter=7, freeze_encoder=True)
+    assert clf.get_params(deep=False) == {
+        **defaults(AutoencoderClassifier),
+        "max_iter": 7,
+        "freeze_encoder": True,
+    }

@@ -137,11 +137,9 @@ class AutoencoderOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator
         :class:`~skae.VariationalAutoencoder` (its ``score_samples``).
         ``"energy"``: the energy of a one-layer tied-weight autoencoder (see
         :meth:`skae.Autoencoder.energy`). The default ranked the outliers
-        best on the tabular sets of the user guide's benchmark (with PCA's
-        reconstruction, mean ROC AUC 0.963 against 0.871 for
-        ``"reconstruction"``; the energy and the ELBO of the default
-        autoencoders reached 0.911 and 0.905), and within 0.01 of
-        ``"reconstruction"`` on the images.
+        best on the tabular sets of skae's benchmark, ahead of the energy
+        and the ELBO, and within 0.01 of ``"reconstruction"`` on the images
+        (figures in the user guide's "Outlier detection" page).
     reconstruction_error : {"standardized", "mean"}, default="standardized"
         How a row's per-feature squared errors are combined: ``"mean"``
         averages them; ``"standardized"`` first divides each by that

@@ -68,6 +68,7 @@ from .nn import (
     ConvEncoder,
     JacobianProjectionModule,
     LinearShortcut,
+    Logistic,
     MLPDecoder,
     MLPEncoder,
     TiedMLPDecoder,
@@ -273,7 +274,7 @@ def _unsupported(module):
     )
 
 
-_ACTIVATIONS = {nn.ReLU: "Relu", nn.Tanh: "Tanh", nn.Sigmoid: "Sigmoid"}
+_ACTIVATIONS = {nn.ReLU: "Relu", nn.Tanh: "Tanh", nn.Sigmoid: "Sigmoid", Logistic: "Sigmoid"}
 
 
 class _Graph:

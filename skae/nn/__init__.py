@@ -7,7 +7,7 @@ from ._autoencoder import AutoencoderModule
 from ._conv import ConvDecoder, ConvEncoder, conv_output_sizes
 from ._corruption import GaussianNoise, MaskingNoise, SaltAndPepperNoise
 from ._energy import tied_energy
-from ._init import ACTIVATIONS, init_parameters_, make_activation
+from ._init import ACTIVATIONS, Logistic, init_parameters_, make_activation
 from ._losses import ReconstructionLoss, binary_cross_entropy, squared_error
 from ._mlp import MLPDecoder, MLPEncoder, TiedMLPDecoder
 from ._ordering import NestedDropout, UnitNorm, constrain_linear_weights_, decorrelation
@@ -43,6 +43,7 @@ __all__ = [
     "GaussianSampler",
     "JacobianProjectionModule",
     "LinearShortcut",
+    "Logistic",
     "MLPDecoder",
     "MLPEncoder",
     "MaskingNoise",

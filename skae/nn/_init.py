@@ -5,19 +5,51 @@ import math
 import torch
 from torch import nn
 
-__all__ = ["ACTIVATIONS", "make_activation", "init_parameters_"]
+__all__ = ["ACTIVATIONS", "Logistic", "make_activation", "init_parameters_"]
+
+
+
+class Logistic(nn.Sigmoid):
+    """The logistic function, the same for an element wherever it sits in the tensor.
+
+    torch's float32 ``sigmoid`` takes a vectorised path for most elements and
+    a scalar one for the tail of a tensor, and the two differ in the last
+    bit, so a row's code depended on its position in the batch
+    (scikit-learn's ``check_methods_sample_order_invariance`` caught it).
+    Computed in float64 and rounded back to float32, it is the same for a
+    row wherever the row sits. Other dtypes pass through ``torch.sigmoid``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skae.nn import Logistic
+    >>> x = torch.randn(1000, 3, generator=torch.Generator().manual_seed(0))
+    >>> order = torch.randperm(1000, generator=torch.Generator().manual_seed(1))
+    >>> torch.equal(Logistic()(x)[order], Logistic()(x[order].contiguous()))
+    True
+    """
+
+    def __init__(self):
+        super().__init__()
+
+    def forward(self, x):
+        if x.dtype == torch.float32:
+            return torch.sigmoid(x.double()).to(torch.float32)
+        return torch.sigmoid(x)
+
 
 #: Activation module classes by name, as in scikit-learn's MLP estimators.
 #:
 #: A dict from ``"identity"``, ``"relu"``, ``"tanh"`` and ``"logistic"`` (the
 #: values of scikit-learn's ``activation``) to the ``torch.nn`` class of that
 #: elementwise function: ``nn.Identity``, ``nn.ReLU``, ``nn.Tanh`` and
-#: ``nn.Sigmoid``. :func:`make_activation` builds a fresh instance from a name.
+#: :class:`Logistic` (a ``nn.Sigmoid``). :func:`make_activation` builds a
+#: fresh instance from a name.
 ACTIVATIONS = {
     "identity": nn.Identity,
     "relu": nn.ReLU,
     "tanh": nn.Tanh,
-    "logistic": nn.Sigmoid,
+    "logistic": Logistic,
 }
 
 
@@ -45,7 +77,7 @@ def make_activation(name):
     >>> import torch
     >>> from skae.nn import make_activation
     >>> make_activation("logistic")
-    Sigmoid()
+    Logistic()
     >>> make_activation("relu")(torch.tensor([-1.0, 2.0]))
     tensor([0., 2.])
     """

@@ -14,7 +14,14 @@ sentence and points there.
 
 import inspect
 
-__all__ = ["PARAMETERS", "ATTRIBUTES", "fill_doc", "DOCS_URL", "DOC_LINK_TEMPLATE"]
+__all__ = [
+    "PARAMETERS",
+    "ATTRIBUTES",
+    "fill_doc",
+    "fill_docstring",
+    "DOCS_URL",
+    "DOC_LINK_TEMPLATE",
+]
 
 #: Root of the documentation site, where ``docs/build.sh`` puts the pages of
 #: ``docs/_build/html``; the one place to change when the site moves. No site
@@ -266,22 +273,47 @@ def fill_doc(**parameters):
         If the docstring lacks a placeholder, a parameter of ``__init__``
         has no entry, or an entry names no parameter of ``__init__``.
     """
+    return fill_docstring(PARAMETERS, "\n\n".join(ATTRIBUTES.values()), parameters)
+
+
+def fill_docstring(shared, attributes, own):
+    """:func:`fill_doc` with other shared entries: for estimators that are not autoencoders.
+
+    Parameters
+    ----------
+    shared : dict of str
+        Parameter entries by name, used where ``own`` has none.
+    attributes : str
+        What ``{attributes}`` stands for.
+    own : dict of str
+        The class's own parameter entries, by name.
+
+    Returns
+    -------
+    decorator : callable
+        Fills ``{parameters}`` and ``{attributes}`` in the class docstring.
+
+    Raises
+    ------
+    TypeError
+        As :func:`fill_doc`.
+    """
 
     def decorate(cls):
         doc = cls.__doc__ or ""
         names = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
-        extra = set(parameters) - set(names)
+        extra = set(own) - set(names)
         if extra:
             raise TypeError(f"{cls.__name__}: documentation for unknown parameters {extra}.")
         for placeholder in ("{parameters}", "{attributes}"):
             if f"    {placeholder}" not in doc:
                 raise TypeError(f"{cls.__name__}'s docstring lacks the placeholder {placeholder}.")
-        missing = [name for name in names if name not in parameters and name not in PARAMETERS]
+        missing = [name for name in names if name not in own and name not in shared]
         if missing:
             raise TypeError(f"{cls.__name__}: no documentation for parameters {missing}.")
-        entries = "\n\n".join(parameters.get(name, PARAMETERS.get(name)) for name in names)
+        entries = "\n\n".join(own.get(name, shared.get(name)) for name in names)
         doc = doc.replace("    {parameters}", entries)
-        cls.__doc__ = doc.replace("    {attributes}", "\n\n".join(ATTRIBUTES.values()))
+        cls.__doc__ = doc.replace("    {attributes}", attributes)
         return cls
 
     return decorate

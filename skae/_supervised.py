@@ -39,7 +39,7 @@ from skorch.utils import noop
 
 from ._base import _INFERENCE_BATCH_VALUES, BaseAutoencoder
 from ._device import resolve_device
-from ._docs import DOC_LINK_TEMPLATE
+from ._docs import DOC_LINK_TEMPLATE, fill_docstring
 from ._net import AutoencoderNet, DivergenceGuard, EarlyStoppingFromStart, rows_as_tensor
 from ._persistence import PersistenceMixin
 from ._sklearn_internals import HasMethods, Interval, StrOptions, _fit_context
@@ -547,24 +547,9 @@ _SHARED_ATTRIBUTES = """\
 
 
 def _fill_doc(own_parameters, own_attributes):
-    """Put the parameter and attribute entries into a class docstring, in signature order."""
-
-    def decorate(cls):
-        import inspect
-
-        names = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
-        entries = {**_SHARED_PARAMETERS, **own_parameters}
-        missing = [name for name in names if name not in entries]
-        if missing:
-            raise TypeError(f"{cls.__name__}: no documentation for parameters {missing}.")
-        parameters = "\n\n".join(entries[name] for name in names)
-        attributes = "\n\n".join([own_attributes, _SHARED_ATTRIBUTES])
-        cls.__doc__ = cls.__doc__.replace("    {parameters}", parameters).replace(
-            "    {attributes}", attributes
-        )
-        return cls
-
-    return decorate
+    """:func:`~skae._docs.fill_docstring` with the fine-tuning estimators' shared entries."""
+    attributes = "\n\n".join([own_attributes, _SHARED_ATTRIBUTES])
+    return fill_docstring(_SHARED_PARAMETERS, attributes, own_parameters)
 
 
 _AUTOENCODER_DOC = """\

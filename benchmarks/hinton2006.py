@@ -21,8 +21,8 @@ benchmarks README gives the search)::
 
     Autoencoder(n_components=30, hidden_layer_sizes=(1000, 500, 250), loss="bce",
                 pretraining="greedy", pretraining_max_iter=3, max_iter=100,
-                batch_size=100, learning_rate="cosine", early_stopping=False,
-                tol=0.0, random_state=0)
+                batch_size=100, learning_rate="cosine", alpha=1e-5,
+                early_stopping=False, tol=0.0, random_state=0)
 
 Every number in the results files comes from one run of this script, with
 the command line written beside it. It reads any MNIST-format directory
@@ -123,6 +123,7 @@ def make_autoencoder(n_components, args, max_iter):
         batch_size=args.batch_size,
         learning_rate=args.learning_rate_schedule,
         learning_rate_init=args.learning_rate,
+        alpha=args.alpha,
         early_stopping=False,
         tol=0.0,
         random_state=args.random_state,
@@ -441,6 +442,7 @@ def parse_args(argv=None):
     parser.add_argument("--pretraining-max-iter", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--learning-rate", type=float, default=1e-3, help="learning_rate_init")
+    parser.add_argument("--alpha", type=float, default=1e-5, help="L2 weight decay (alpha)")
     parser.add_argument(
         "--learning-rate-schedule", choices=["constant", "cosine"], default="cosine"
     )

@@ -329,12 +329,17 @@ class BaseAutoencoder(
             history = None
             module, terms, noise = _training.build_module(spec, fit)
         epochs_before = len(history) if history is not None else 0
+        # A continued fit keeps the network, so it keeps the start it was built for.
         self._fitted_with = clone(spec)
+        if continuing:
+            self._fitted_with.set_params(init=previous.init)
         self.net_ = _training.build_net(spec, module, terms, fit, noise)
         if history is not None:
             self.net_.history = history
         with torch_threads(module, fit.device):
             self.net_.partial_fit(train, epochs=self.max_iter)
+            if not continuing:
+                _training.settle_start(self, fit)
         _training.check_fit(self, fit, epochs_before)
         _training.end_fit(self)
         return self

@@ -93,15 +93,18 @@ default="identity"
         decoder, and puts each network behind a scalar gate that starts
         closed: the untrained autoencoder is PCA with ``n_components``
         components, and training adds a non-linear correction. With early
-        stopping, a correction that does not beat PCA on the held-out rows is
-        dropped. ``"random"`` starts every
-        weight from PyTorch's default initialisation. ``"auto"`` is
-        ``"pca"`` where it applies (squared-error loss, linear code, no
-        greedy pretraining, and no tied weights with hidden layers) and
-        ``"random"`` elsewhere. It keeps the network from reconstructing
-        held-out rows worse than PCA on small data, where a randomly
-        started one overfits (see "Never worse than PCA" in the user
-        guide).""",
+        stopping, a correction that does not beat PCA on the held-out rows
+        by more than two standard errors of the per-row difference is
+        dropped. ``"random"`` starts every weight from PyTorch's default
+        initialisation. ``"auto"`` is ``"pca"`` where it applies
+        (squared-error loss, linear code, no greedy pretraining, and no tied
+        weights with hidden layers) and ``"random"`` elsewhere; with early
+        stopping, a deep network whose PCA start gained nothing is trained
+        once more from a random start, kept if it beats PCA in the same way.
+        It keeps the network from reconstructing held-out rows worse than
+        PCA on small data, where a randomly started one overfits, without
+        giving up the data on which only a random start gets ahead of PCA
+        (see "Never worse than PCA" in the user guide).""",
     "pretraining": """\
     pretraining : {"greedy"} or None, default=None
         ``"greedy"`` first trains each layer of a deep MLP as a shallow
@@ -167,7 +170,14 @@ default="identity"
         epoch (see "Never worse than PCA" in the user guide).""",
     "tol": """\
     tol : float, default=1e-4
-        Smallest improvement of the monitored loss that counts.""",
+        Smallest improvement of the monitored loss that counts, in units of
+        the training rows' mean variance per feature (the squared error of
+        reconstructing every row by the mean): rescaling ``X`` does not
+        change when a fit stops, and on standardised rows it is an absolute
+        improvement of ``tol``. On pixels in [0, 1] an absolute 1e-4 was
+        several per cent of a 30-component code's error, and fits started at
+        PCA stopped before their non-linear part opened (see "Never worse
+        than PCA" in the user guide).""",
     "warm_start": """\
     warm_start : bool, default=False
         If True, ``fit`` continues from the weights of the previous fit
@@ -238,7 +248,8 @@ ATTRIBUTES = {
     "validation_mse_": """\
     validation_mse_ : float
         Mean squared reconstruction error per value of the fitted network
-        on the held-out rows; only with early stopping.""",
+        on the held-out rows (PCA's, ``pca_validation_mse_``, when the fit
+        ends as PCA); only with early stopping.""",
     "pca_validation_mse_": """\
     pca_validation_mse_ : float
         The same for :class:`~sklearn.decomposition.PCA` with

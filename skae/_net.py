@@ -268,6 +268,31 @@ class AutoencoderNet(NeuralNet):
             if isinstance(module, torch.nn.Module) and module.training != training:
                 module.train(training)
 
+    def held_out_losses(self, dataset):
+        """Each row's loss on ``dataset``, in evaluation mode, as validation scores it.
+
+        Parameters
+        ----------
+        dataset : skorch.dataset.Dataset
+            The held-out rows; a denoising model's are corrupted by the
+            validation iterator's fixed noise, as every epoch scores them.
+
+        Returns
+        -------
+        losses : ndarray of shape (n_rows,)
+            The reconstruction loss plus the weighted terms of each row, in
+            float64.
+        """
+        self._set_training(False)
+        losses = []
+        with torch.no_grad():
+            for Xi, yi in self.get_iterator(dataset, training=False):
+                per_sample, _ = compose_loss(
+                    self.criterion_, self.loss_terms, self.infer(Xi), yi, self.module_
+                )
+                losses.append(per_sample.double().cpu())
+        return torch.cat(losses).numpy()
+
     def get_loss(self, y_pred, y_true, X=None, training=False):
         per_sample, parts = compose_loss(
             self.criterion_, self.loss_terms, y_pred, y_true, self.module_

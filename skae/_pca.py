@@ -14,7 +14,7 @@ covariance.
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["MAX_FEATURES", "PrincipalAxes"]
+__all__ = ["MAX_FEATURES", "PrincipalAxes", "row_batches"]
 
 # Above this many features the covariance (8 * n_features**2 bytes, 128 MiB
 # here) is too large to be worth it, and init="auto" starts at random.
@@ -55,7 +55,7 @@ class PrincipalAxes:
         n, d = X.shape
         total = np.zeros(d)
         gram = np.zeros((d, d))
-        for rows in _batches(X):
+        for rows in row_batches(X):
             total += rows.sum(axis=0)
             gram += rows.T @ rows
         self.mean_ = total / n
@@ -82,14 +82,14 @@ class PrincipalAxes:
     def reconstruction_mse(self, X):
         """Mean squared error per value of PCA's reconstruction of ``X``."""
         total = 0.0
-        for rows in _batches(X):
+        for rows in row_batches(X):
             centred = rows - self.mean_
             residual = centred - centred @ self.components_.T @ self.components_
             total += float(np.sum(residual**2))
         return total / (X.shape[0] * X.shape[1])
 
 
-def _batches(X):
+def row_batches(X):
     """Dense float64 batches of the rows of ``X``."""
     step = max(1, _BATCH_VALUES // X.shape[1])
     for start in range(0, X.shape[0], step):

@@ -1,18 +1,23 @@
 """What the plain Autoencoder adds: architecture options and its oracles."""
 
+import pickle
 import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 import torch
 from scipy.linalg import subspace_angles
-from sklearn.datasets import load_digits
+from sklearn.datasets import load_breast_cancer, load_digits
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.neighbors import KNeighborsClassifier
+from sklearn.preprocessing import StandardScaler
+from skorch.callbacks import Callback
 
 from skae import Autoencoder
+from skae._training import beats_start
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +76,88 @@ def test_default_linear_autoencoder_starts_at_pca_and_stays_there(digits):
     assert ae.validation_mse_ <= ae.pca_validation_mse_ * (1 + 1e-6)
 
 
+def test_beating_pca_counts_only_beyond_two_standard_errors():
+    # Paired per-row differences: the mean must be below zero by more than
+    # two standard errors of the mean difference.
+    start = np.ones(10)
+    assert beats_start(start - 0.1, start)
+    noisy = start + np.array([-0.5, 0.4] * 5)  # mean -0.05, standard error 0.15
+    assert not beats_start(noisy, start)
+    assert not beats_start(np.array([0.0]), np.array([1.0]))  # one row says nothing
+    assert not beats_start(start, start)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_tol_is_in_units_of_the_rows_mean_variance(digits, sparse):
+    X = digits[0][:300] * 7.0
+    ae = Autoencoder(n_components=5, max_iter=2, early_stopping=False, tol=1e-3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ae.fit(sp.csr_matrix(X) if sparse else X)
+    stopper = dict(ae.net_.callbacks_)["early_stopping"]
+    assert stopper.threshold == pytest.approx(1e-3 * X.var(axis=0).mean(), rel=1e-9)
+
+
+def test_a_deep_network_ahead_of_pca_only_within_noise_ends_as_pca(digits):
+    # 100 training rows leave 10 held-out rows: the network's best epoch is
+    # ahead of PCA's start on their mean loss, but not beyond noise, so the
+    # fit ends as PCA of all the rows.
+    X = digits[0][:-397][np.random.RandomState(0).permutation(1400)[:100]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ae = Autoencoder(n_components=30, random_state=0).fit(X)
+    stopper = dict(ae.net_.callbacks_)["early_stopping"]
+    assert min(ae.net_.history[:, "valid_loss"]) < stopper.start_score_  # ahead on the mean
+    assert ae.validation_mse_ == ae.pca_validation_mse_
+    pca = PCA(n_components=30).fit(X)
+    np.testing.assert_allclose(
+        ae.inverse_transform(ae.transform(X)), pca.inverse_transform(pca.transform(X)), atol=1e-4
+    )
+
+
+def test_a_pca_start_that_gains_nothing_is_trained_again_from_a_random_start():
+    # On these rows the PCA start's non-linear branch does not open before
+    # early stopping ends it, while the network from a random start beats PCA
+    # on the held-out rows: the fit keeps the network init="random" trains.
+    X = StandardScaler().fit_transform(load_breast_cancer().data)[:200]
+    params = dict(n_components=2, hidden_layer_sizes=(64,), random_state=0)
+    auto = Autoencoder(**params).fit(X)
+    at_random = Autoencoder(init="random", **params).fit(X)
+    np.testing.assert_array_equal(auto.transform(X), at_random.transform(X))
+    assert auto.validation_mse_ < auto.pca_validation_mse_
+    restored = pickle.loads(pickle.dumps(auto))
+    np.testing.assert_array_equal(restored.transform(X), auto.transform(X))
+
+
+class CountTrainings(Callback):
+    """Count the networks trained, across the copies each net makes of it."""
+
+    started = []  # a class attribute: shared by the deep copies
+
+    def on_train_begin(self, net, **kwargs):
+        CountTrainings.started.append(len(net.history))
+
+
+class InterruptAtEpoch(Callback):
+    """Raise KeyboardInterrupt at the end of epoch 2, as Ctrl-C would."""
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) == 2:
+            raise KeyboardInterrupt
+
+
+def test_an_interrupted_fit_is_not_trained_again_from_a_random_start():
+    X = StandardScaler().fit_transform(load_breast_cancer().data)[:200]
+    params = dict(n_components=2, hidden_layer_sizes=(64,), random_state=0)
+    CountTrainings.started.clear()
+    Autoencoder(**params, callbacks=[CountTrainings()]).fit(X)
+    assert len(CountTrainings.started) == 2  # the PCA start, then the random one
+    CountTrainings.started.clear()
+    ae = Autoencoder(**params, callbacks=[CountTrainings(), InterruptAtEpoch()]).fit(X)
+    assert len(CountTrainings.started) == 1
+    assert ae.n_iter_ == 2
+
+
 def test_rounding_on_exactly_low_rank_rows_does_not_warn_of_losing_to_pca(digits):
     # Rows with 3 dimensions, up to float32 rounding: PCA and the float32
     # network both reconstruct them to rounding, the network's larger by
@@ -84,7 +171,8 @@ def test_rounding_on_exactly_low_rank_rows_does_not_warn_of_losing_to_pca(digits
         ae = Autoencoder(
             n_components=3, hidden_layer_sizes=(), activation="identity", max_iter=5, random_state=0
         ).fit(low_rank)
-    assert 1.02 * ae.pca_validation_mse_ < ae.validation_mse_ < 1e-9
+    # The start was not beaten, so the fit ends as PCA and reports PCA's error.
+    assert ae.validation_mse_ == ae.pca_validation_mse_ < 1e-9
 
 
 def test_digits_2d_codes_beat_pca_in_knn_accuracy(digits_split):

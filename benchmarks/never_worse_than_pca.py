@@ -118,8 +118,10 @@ def run_cell(dataset, X, X_test, shape, k, seed, fits, args):
             estimator.fit(X)
         seconds = time.process_time() - start
         sse = sse_per_row(X_test, estimator.inverse_transform(estimator.transform(X_test)))
-        stopper = dict(estimator.net_.callbacks_)["early_stopping"]
-        kept = getattr(stopper, "start_score_", None) is not None and stopper.best_epoch_ == 0
+        # A fit that ends as PCA reports PCA's held-out error as its own.
+        kept = getattr(estimator, "validation_mse_", None) == getattr(
+            estimator, "pca_validation_mse_", False
+        )
         rows.append(
             {
                 "dataset": dataset,

@@ -146,8 +146,10 @@ default="identity"
     alpha : float, default=0.0
         Strength of the L2 penalty on the weights (Adam's weight decay, as in
         scikit-learn's MLP; biases are not penalised). Off by default: on the
-        digits, 1e-4 already raised the test reconstruction error (see
-        "Training parameters" in the user guide).""",
+        digits, 1e-4 already raised the test reconstruction error; where a
+        large network overfits, it pays (1e-5 took the deep MNIST autoencoder
+        from 3.14 to 2.75 per test image; see "Training parameters" in the
+        user guide).""",
     "early_stopping": """\
     early_stopping : bool or "auto", default="auto"
         If True, hold out ``validation_fraction`` of the rows, stop when

@@ -54,6 +54,7 @@ import argparse
 import csv
 import os
 import platform
+import shlex
 import sys
 import time
 import warnings
@@ -308,7 +309,7 @@ def markdown(name, rows, args, machine, elapsed, n_train, n_test):
     lines = [
         f"## Fine-tuning a pretrained autoencoder: {name}",
         "",
-        f"Command: `python benchmarks/fine_tuning.py {' '.join(args.argv)}`",
+        f"Command: `python benchmarks/fine_tuning.py {shlex.join(args.argv)}`",
         "",
         f"{n_train} training rows (the unlabelled ones take part in the pretraining and in "
         f"LabelSpreading), {n_test} test rows, {args.seeds} seed(s); machine: {machine}; "

@@ -44,6 +44,7 @@ Examples
 import argparse
 import csv
 import platform
+import shlex
 import sys
 import time
 import warnings
@@ -387,7 +388,7 @@ def markdown(rows, curves, args, machine, elapsed):
     lines = [
         f"## Hinton & Salakhutdinov (2006) on {args.name}",
         "",
-        f"Command: `python benchmarks/hinton2006.py {' '.join(args.argv)}`",
+        f"Command: `python benchmarks/hinton2006.py {shlex.join(args.argv)}`",
         "",
         f"{args.n_train_used} training rows, {args.n_test_used} test images; machine: {machine}; "
         f"total {elapsed / 60:.1f} min. Fit times leave out the test-curve scoring.",

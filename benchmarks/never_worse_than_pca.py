@@ -38,6 +38,7 @@ Examples
 import argparse
 import csv
 import platform
+import shlex
 import sys
 import time
 import warnings
@@ -183,7 +184,7 @@ def markdown(rows, args, machine, elapsed):
         "## Never worse than PCA: test reconstruction error / PCA's, worst over the seeds",
         "",
         f"Machine: {machine}; total {elapsed / 60:.1f} min. Command: "
-        f"`python benchmarks/never_worse_than_pca.py {' '.join(args.argv)}`",
+        f"`python benchmarks/never_worse_than_pca.py {shlex.join(args.argv)}`",
         "",
         "Each cell: the largest ratio over the seeds (their number in brackets); "
         "below 1 the estimator reconstructs the test rows better than PCA with the same "

@@ -27,6 +27,7 @@ Examples
 import argparse
 import csv
 import platform
+import shlex
 import sys
 import time
 import warnings
@@ -114,7 +115,7 @@ def markdown(rows, args, machine, elapsed):
     lines = [
         "## Ordered codes: one nested-dropout fit against a fit per code size",
         "",
-        f"Command: `python benchmarks/ordered_codes.py {' '.join(args.argv)}`. Machine: "
+        f"Command: `python benchmarks/ordered_codes.py {shlex.join(args.argv)}`. Machine: "
         f"{machine}; total {elapsed / 60:.1f} min. Test reconstruction error (squared error "
         "per row), mean over the seeds; fit times in CPU seconds.",
         "",

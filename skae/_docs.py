@@ -99,10 +99,13 @@ default="identity"
         initialisation. ``"auto"`` is ``"pca"`` where it applies
         (squared-error loss, linear code, no greedy pretraining, and no tied
         weights with hidden layers) and ``"random"`` elsewhere; with early
-        stopping, a deep network whose PCA start gained nothing is trained
-        once more from a random start, kept if it beats PCA in the same way.
-        It keeps the network from reconstructing held-out rows worse than
-        PCA on small data, where a randomly started one overfits, without
+        stopping, a deep network is trained once more from a random start
+        where its PCA start gained nothing, and an MLP on fewer than 10,000
+        rows (where fits are cheap and the start decides the solution)
+        whatever it gained; the random-start network is kept if it beats
+        PCA, and any network kept from the PCA start, in the same way. It
+        keeps the network from reconstructing held-out rows worse than PCA
+        on small data, where a randomly started one overfits, without
         giving up the data on which only a random start gets ahead of PCA
         (see "Never worse than PCA" in the user guide).""",
     "pretraining": """\

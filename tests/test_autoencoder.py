@@ -8,7 +8,7 @@ import pytest
 import scipy.sparse as sp
 import torch
 from scipy.linalg import subspace_angles
-from sklearn.datasets import load_breast_cancer, load_digits
+from sklearn.datasets import load_breast_cancer, load_digits, make_s_curve
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -16,7 +16,7 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.preprocessing import StandardScaler
 from skorch.callbacks import Callback
 
-from skae import Autoencoder
+from skae import Autoencoder, _training
 from skae._training import beats_start
 
 
@@ -127,6 +127,48 @@ def test_a_pca_start_that_gains_nothing_is_trained_again_from_a_random_start():
     assert auto.validation_mse_ < auto.pca_validation_mse_
     restored = pickle.loads(pickle.dumps(auto))
     np.testing.assert_array_equal(restored.transform(X), auto.transform(X))
+
+
+def s_curve_in_ten_dimensions():
+    """600 points near a 2-D S-shaped sheet, standardised and rotated into 10 dimensions."""
+    Y, _ = make_s_curve(600, noise=0.05, random_state=0)
+    rotation = np.linalg.qr(np.random.RandomState(0).randn(10, 3))[0]
+    return ((Y - Y.mean(0)) / Y.std(0)) @ rotation.T
+
+
+def test_on_small_data_a_random_start_replaces_a_pca_start_it_beats():
+    # The PCA start's network beats PCA on the held-out rows, but a random
+    # start unrolls the sheet far better: on fewer than
+    # _BOTH_STARTS_MAX_ROWS rows both are trained, and the fit keeps the
+    # network init="random" trains.
+    X = s_curve_in_ten_dimensions()
+    params = dict(n_components=2, random_state=0)
+    from_pca = Autoencoder(init="pca", **params).fit(X)
+    assert from_pca.validation_mse_ < from_pca.pca_validation_mse_
+    auto = Autoencoder(**params).fit(X)
+    at_random = Autoencoder(init="random", **params).fit(X)
+    np.testing.assert_array_equal(auto.transform(X), at_random.transform(X))
+    assert auto.validation_mse_ < 0.5 * from_pca.validation_mse_
+
+
+def test_a_random_start_within_noise_of_the_pca_start_does_not_replace_it(digits):
+    # On 300 digits with 2 components both starts beat PCA and the random
+    # start is not ahead of the PCA start beyond noise: the PCA start stays.
+    X = digits[0][:300]
+    params = dict(n_components=2, random_state=0)
+    auto = Autoencoder(**params).fit(X)
+    from_pca = Autoencoder(init="pca", **params).fit(X)
+    np.testing.assert_array_equal(auto.transform(X), from_pca.transform(X))
+    assert auto.validation_mse_ < auto.pca_validation_mse_
+
+
+def test_from_both_starts_only_below_the_row_limit(monkeypatch):
+    # Above the limit a PCA start that gained something is not trained again.
+    monkeypatch.setattr(_training, "_BOTH_STARTS_MAX_ROWS", 500)
+    X = s_curve_in_ten_dimensions()
+    auto = Autoencoder(n_components=2, random_state=0).fit(X)
+    from_pca = Autoencoder(n_components=2, init="pca", random_state=0).fit(X)
+    np.testing.assert_array_equal(auto.transform(X), from_pca.transform(X))
 
 
 class CountTrainings(Callback):

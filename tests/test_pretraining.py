@@ -219,7 +219,7 @@ def test_pretrained_fits_are_reproducible(digits):
         (Autoencoder(architecture=ConvolutionalArchitecture(image_shape=(8, 8))), "architecture"),
         (VAE(hidden_layer_sizes=(8,)), "not available for VariationalAutoencoder"),
         (
-            Autoencoder(hidden_layer_sizes=(8,), learning_rate_init=1e12),
+            Autoencoder(hidden_layer_sizes=(8,), learning_rate_init=1e12, random_state=0),
             r"layer 1 of 2 \(64 -> 8 units\).*diverged.*learning_rate_init",
         ),
     ],

@@ -57,7 +57,6 @@ __all__ = [
 _MIN_ROWS_FOR_AUTO_EARLY_STOPPING = 20
 
 
-
 def _as_tensor(X, device):
     """Validated rows as a float32 tensor on ``device`` (sharing memory when it can)."""
     if sp.issparse(X):
@@ -76,8 +75,24 @@ def hold_out(n_samples, fraction, seed):
             f"{n_samples} samples and leaves none to train on; pass more samples or "
             "set early_stopping=False."
         )
+    return hold_out_folds(n_samples, fraction, seed)[0]
+
+
+def hold_out_folds(n_samples, fraction, seed):
+    """Every ``(train, valid)`` split of the rows into disjoint held-out folds.
+
+    The first is :func:`hold_out`'s split; each other fold holds out the
+    next ``round(fraction * n_samples)`` rows of the same permutation (the
+    rows left over after the last whole fold are always training rows).
+    """
+    n_valid = max(1, int(round(fraction * n_samples)))
     order = torch.randperm(n_samples, generator=torch.Generator().manual_seed(seed)).numpy()
-    return np.sort(order[n_valid:]), np.sort(order[:n_valid])
+    splits = []
+    for start in range(0, n_samples - n_valid + 1, n_valid):
+        valid = order[start : start + n_valid]
+        train = np.concatenate([order[:start], order[start + n_valid :]])
+        splits.append((np.sort(train), np.sort(valid)))
+    return splits
 
 
 @dataclass
@@ -109,8 +124,10 @@ class FitData:
     seeds: list
     early_stopping: bool
     incremental: bool
+    validation_fraction: float = None
     started_at_pca: bool = False
     back_to_pca: bool = False
+    held_out_mse: tuple = None
     _pca: object = None
     _variance: object = None
     _train_tensor: object = None
@@ -127,8 +144,16 @@ class FitData:
         early = bool(early) and not incremental
         if not early:
             return cls(X, X, None, device, seeds, False, incremental)
-        train, valid = hold_out(X.shape[0], estimator.validation_fraction, seeds[3])
-        return cls(X, X[train], X[valid], device, seeds, True, incremental)
+        fraction = estimator.validation_fraction
+        train, valid = hold_out(X.shape[0], fraction, seeds[3])
+        return cls(X, X[train], X[valid], device, seeds, True, incremental, fraction)
+
+    def other_folds(self):
+        """The same rows split at each other held-out fold (see :func:`hold_out_folds`)."""
+        folds = hold_out_folds(self.X.shape[0], self.validation_fraction, self.seeds[3])
+        for train, valid in folds[1:]:
+            rows = (self.X, self.X[train], self.X[valid], self.device, self.seeds, True, False)
+            yield FitData(*rows, self.validation_fraction)
 
     def tensor(self, rows):
         """``rows`` (one of the attributes) on the training device."""
@@ -313,6 +338,14 @@ _STANDARD_ERRORS_TO_BEAT_PCA = 2.0
 _BOTH_STARTS_MAX_ROWS = 10_000
 
 
+# Held-out rows below which settle_start decides on every held-out fold: with
+# the 10 held-out rows of 100 training rows, the two-standard-error test kept
+# the random start on 1 Fashion-MNIST subset of 3 with 2 components, where
+# it was 0.83 to 0.87 times PCA's test error on all 3; with 30 held-out rows
+# (300 training rows) the former wins were kept.
+_MIN_HELD_OUT_ROWS = 30
+
+
 def beats_start(losses, start_losses):
     """Whether ``losses`` beat ``start_losses`` (paired, per held-out row) beyond noise.
 
@@ -325,6 +358,25 @@ def beats_start(losses, start_losses):
         return False
     error = difference.std(ddof=1) / np.sqrt(difference.size)
     return bool(difference.mean() + _STANDARD_ERRORS_TO_BEAT_PCA * error < 0)
+
+
+def _losses_and_start_losses(net, fit, n_components):
+    """Each held-out row's loss under ``net`` and under PCA's start (PCA of the training rows)."""
+    valid = Dataset(fit.tensor(fit.valid))
+    losses = net.held_out_losses(valid)
+    state = copy.deepcopy(net.module_.state_dict())
+    start_at_pca(net.module_, fit.pca(n_components))
+    start_losses = net.held_out_losses(valid)
+    net.module_.load_state_dict(state)
+    return losses, start_losses
+
+
+def _trained_net(spec, fit):
+    """A net built from ``spec`` and trained on ``fit``'s training rows, as ``fit`` trains one."""
+    module, terms, noise = build_module(spec, fit)
+    net = build_net(spec, module, terms, fit, noise)
+    net.partial_fit(fit.train_tensor(), epochs=spec.max_iter)
+    return net
 
 
 def settle_start(estimator, fit):
@@ -348,36 +400,87 @@ def settle_start(estimator, fit):
     ``fit.back_to_pca`` is set and :func:`check_fit` ends the fit as PCA of
     all the rows. A linear network is not retried: PCA is already its best
     solution on the training rows.
+
+    When the held-out split of a deep MLP has fewer than
+    ``_MIN_HELD_OUT_ROWS`` rows, the decision is taken on every held-out
+    fold of the rows (:func:`hold_out_folds`): each candidate is trained
+    once more on each other fold, and the tests compare the losses of all
+    the held-out rows, each under the network and the PCA start that did
+    not see it. The network returned is still the one of the first split.
     """
     if not (fit.early_stopping and fit.started_at_pca):
         return
-    net = estimator.net_
-    valid = Dataset(fit.tensor(fit.valid))
-    losses = net.held_out_losses(valid)
-    state = copy.deepcopy(net.module_.state_dict())
-    start_at_pca(net.module_, fit.pca(estimator._fitted_with.n_components))
-    start_losses = net.held_out_losses(valid)
-    net.module_.load_state_dict(state)
-    kept = beats_start(losses, start_losses)
     spec = estimator._fitted_with
+    width = spec.n_components
     deep = spec.architecture is not None or spec._hidden_layer_sizes()
-    stopper = dict(net.callbacks_)["early_stopping"]
+    folds = [fit]
+    if deep and spec.architecture is None and fit.valid.shape[0] < _MIN_HELD_OUT_ROWS:
+        folds += list(fit.other_folds())
+    nets = [estimator.net_] + [_trained_net(spec, fold) for fold in folds[1:]]
+    pairs = [
+        _losses_and_start_losses(net, fold, width) for net, fold in zip(nets, folds, strict=True)
+    ]
+    losses = np.concatenate([pair[0] for pair in pairs])
+    start_losses = np.concatenate([pair[1] for pair in pairs])
+    kept = beats_start(losses, start_losses)
+    stopper = dict(estimator.net_.callbacks_)["early_stopping"]
     # A fit cut short by Ctrl-C (neither stopped nor at max_iter) is not retried.
-    finished = stopper.misses_ >= stopper.patience or len(net.history) >= spec.max_iter
+    finished = stopper.misses_ >= stopper.patience or len(estimator.net_.history) >= spec.max_iter
     small = spec.architecture is None and fit.X.shape[0] < _BOTH_STARTS_MAX_ROWS
     if deep and spec.init == "auto" and finished and (small or not kept):
-        spec = clone(spec).set_params(init="random")
-        module, terms, noise = build_module(spec, fit)
-        candidate = build_net(spec, module, terms, fit, noise)
-        candidate.partial_fit(fit.train_tensor(), epochs=spec.max_iter)
-        candidate_losses = candidate.held_out_losses(valid)
+        random_spec = clone(spec).set_params(init="random")
+        candidates = [_trained_net(random_spec, fold) for fold in folds]
+        candidate_losses = np.concatenate(
+            [
+                net.held_out_losses(Dataset(fold.tensor(fold.valid)))
+                for net, fold in zip(candidates, folds, strict=True)
+            ]
+        )
         better = not kept or beats_start(candidate_losses, losses)
         if better and beats_start(candidate_losses, start_losses):
-            estimator.net_ = candidate
-            estimator._fitted_with = spec
-            return
+            estimator.net_ = candidates[0]
+            estimator._fitted_with = random_spec
+            spec, nets = random_spec, candidates
+            kept = True
     if not kept:
         fit.back_to_pca = True
+    elif len(folds) > 1:
+        refit_on_every_row(estimator, spec, fit, nets, folds)
+
+
+def refit_on_every_row(estimator, spec, fit, nets, folds):
+    """Train the network the folds chose on every row, as long as they trained it.
+
+    The folds compared networks with PCA of their own training rows; the
+    fit ends as PCA of every row when no network wins, so a network that
+    wins must see every row too: with 100 digits and 30 components, PCA of
+    90 rows had 1.11 times the test error of PCA of 100, and the first
+    split's network, 1.6 % better than the former on the held-out rows,
+    was 1.09 times the latter on the test rows. The network is trained for
+    the median of the folds' best epochs, without held-out rows, and its
+    weights and optimizer state replace those of the first split's net
+    (whose history and validation scores the estimator keeps). The
+    held-out errors recorded are the folds' (``fit.held_out_mse``).
+    """
+    errors = []
+    for net, fold in zip(nets, folds, strict=True):
+        first = estimator.net_
+        estimator.net_ = net
+        try:
+            network_error = _mse(estimator, fold.valid)
+        finally:
+            estimator.net_ = first
+        errors.append((network_error, fold.pca(spec.n_components).reconstruction_mse(fold.valid)))
+    fit.held_out_mse = tuple(float(value) for value in np.mean(errors, axis=0))
+    stoppers = [dict(net.callbacks_)["early_stopping"] for net in nets]
+    epochs = int(np.median([stopper.best_epoch_ for stopper in stoppers]))
+    if epochs < 1:  # most folds kept PCA's start: trained on every row, that is PCA
+        fit.back_to_pca = True
+        return
+    every_row = FitData(fit.X, fit.X, None, fit.device, fit.seeds, False, False)
+    net = _trained_net(clone(spec).set_params(max_iter=epochs), every_row)
+    estimator.net_.module_.load_state_dict(net.module_.state_dict())
+    estimator.net_.optimizer_.load_state_dict(net.optimizer_.state_dict())
 
 
 @functools.cache
@@ -458,8 +561,11 @@ def compare_with_pca(estimator, fit):
     pca = fit.pca(estimator._fitted_with.n_components)
     if pca is None:
         return
-    estimator.validation_mse_ = _mse(estimator, fit.valid)
-    estimator.pca_validation_mse_ = pca.reconstruction_mse(fit.valid)
+    if fit.held_out_mse is not None:  # every fold's held-out rows (refit_on_every_row)
+        estimator.validation_mse_, estimator.pca_validation_mse_ = fit.held_out_mse
+    else:
+        estimator.validation_mse_ = _mse(estimator, fit.valid)
+        estimator.pca_validation_mse_ = pca.reconstruction_mse(fit.valid)
     # A corruption, a penalty or a VAE's KL term trades reconstruction for
     # something else on purpose: only a plain reconstruction objective is
     # expected to match PCA.

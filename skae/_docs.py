@@ -103,9 +103,16 @@ default="identity"
         where its PCA start gained nothing, and an MLP on fewer than 10,000
         rows (where fits are cheap and the start decides the solution)
         whatever it gained; the random-start network is kept if it beats
-        PCA, and any network kept from the PCA start, in the same way. It
-        keeps the network from reconstructing held-out rows worse than PCA
-        on small data, where a randomly started one overfits, without
+        PCA, and any network kept from the PCA start, in the same way.
+        Where the held-out split of an MLP has fewer than 30 rows (100 to
+        299 rows with the default ``validation_fraction``), that decision
+        is taken on every held-out fold of the rows, and the network that
+        wins is trained again on every row: one split's 10 held-out rows
+        rarely showed a win, and its network had seen fewer rows than the
+        PCA it replaced. Such a fit trains about 20 networks (seconds each
+        on small data). It keeps the network from reconstructing held-out
+        rows worse than PCA on small data, where a randomly started one
+        overfits, without
         giving up the data on which only a random start gets ahead of PCA
         (see "Never worse than PCA" in the user guide).""",
     "pretraining": """\
@@ -254,7 +261,9 @@ ATTRIBUTES = {
     validation_mse_ : float
         Mean squared reconstruction error per value of the fitted network
         on the held-out rows (PCA's, ``pca_validation_mse_``, when the fit
-        ends as PCA); only with early stopping.""",
+        ends as PCA); where every held-out fold decided (see ``init``), the
+        mean over the folds of each fold's network on its held-out rows;
+        only with early stopping.""",
     "pca_validation_mse_": """\
     pca_validation_mse_ : float
         The same for :class:`~sklearn.decomposition.PCA` with

@@ -344,6 +344,11 @@ _BOTH_STARTS_MAX_ROWS = 10_000
 # it was 0.83 to 0.87 times PCA's test error on all 3; with 30 held-out rows
 # (300 training rows) the former wins were kept.
 _MIN_HELD_OUT_ROWS = 30
+# ... from this many rows on. Below it the folds were not measured, the single
+# split's few held-out rows send nearly every fit back to PCA (the safe
+# side), and scikit-learn's estimator checks, whose inputs have 20 to 60
+# rows, would train some 20 networks in each of their fits.
+_MIN_ROWS_FOR_FOLDS = 100
 
 
 def beats_start(losses, start_losses):
@@ -402,7 +407,8 @@ def settle_start(estimator, fit):
     solution on the training rows.
 
     When the held-out split of a deep MLP has fewer than
-    ``_MIN_HELD_OUT_ROWS`` rows, the decision is taken on every held-out
+    ``_MIN_HELD_OUT_ROWS`` rows, and the fit at least
+    ``_MIN_ROWS_FOR_FOLDS`` rows, the decision is taken on every held-out
     fold of the rows (:func:`hold_out_folds`): each candidate is trained
     once more on each other fold, and the tests compare the losses of all
     the held-out rows, each under the network and the PCA start that did
@@ -414,7 +420,9 @@ def settle_start(estimator, fit):
     width = spec.n_components
     deep = spec.architecture is not None or spec._hidden_layer_sizes()
     folds = [fit]
-    if deep and spec.architecture is None and fit.valid.shape[0] < _MIN_HELD_OUT_ROWS:
+    few_held_out = fit.valid.shape[0] < _MIN_HELD_OUT_ROWS
+    enough_rows = fit.X.shape[0] >= _MIN_ROWS_FOR_FOLDS
+    if deep and spec.architecture is None and few_held_out and enough_rows:
         folds += list(fit.other_folds())
     nets = [estimator.net_] + [_trained_net(spec, fold) for fold in folds[1:]]
     pairs = [

@@ -115,10 +115,12 @@ def test_a_deep_network_ahead_of_pca_only_within_noise_ends_as_pca(digits):
     )
 
 
-def test_a_pca_start_that_gains_nothing_is_trained_again_from_a_random_start():
+def test_a_pca_start_that_gains_nothing_is_trained_again_from_a_random_start(monkeypatch):
     # On these rows the PCA start's non-linear branch does not open before
     # early stopping ends it, while the network from a random start beats PCA
     # on the held-out rows: the fit keeps the network init="random" trains.
+    # One split decides, as from 300 rows up (200 rows hold out only 20).
+    monkeypatch.setattr(_training, "_MIN_HELD_OUT_ROWS", 0)
     X = StandardScaler().fit_transform(load_breast_cancer().data)[:200]
     params = dict(n_components=2, hidden_layer_sizes=(64,), random_state=0)
     auto = Autoencoder(**params).fit(X)
@@ -188,7 +190,8 @@ class InterruptAtEpoch(Callback):
             raise KeyboardInterrupt
 
 
-def test_an_interrupted_fit_is_not_trained_again_from_a_random_start():
+def test_an_interrupted_fit_is_not_trained_again_from_a_random_start(monkeypatch):
+    monkeypatch.setattr(_training, "_MIN_HELD_OUT_ROWS", 0)  # one split: two trainings
     X = StandardScaler().fit_transform(load_breast_cancer().data)[:200]
     params = dict(n_components=2, hidden_layer_sizes=(64,), random_state=0)
     CountTrainings.started.clear()
@@ -198,6 +201,72 @@ def test_an_interrupted_fit_is_not_trained_again_from_a_random_start():
     ae = Autoencoder(**params, callbacks=[CountTrainings(), InterruptAtEpoch()]).fit(X)
     assert len(CountTrainings.started) == 1
     assert ae.n_iter_ == 2
+
+
+def test_the_held_out_folds_partition_the_rows_and_the_first_is_the_hold_out_split():
+    folds = _training.hold_out_folds(105, 0.1, seed=3)
+    assert len(folds) == 10  # of 10 rows each; 5 rows are always training rows
+    for first, expected in zip(folds[0], _training.hold_out(105, 0.1, 3), strict=True):
+        np.testing.assert_array_equal(first, expected)
+    held_out = np.concatenate([valid for _, valid in folds])
+    assert len(np.unique(held_out)) == 100
+    for train, valid in folds:
+        assert len(valid) == 10
+        np.testing.assert_array_equal(np.sort(np.concatenate([train, valid])), np.arange(105))
+
+
+class RecordTrainings(Callback):
+    """The epochs of each network trained, across the copies each net makes of it."""
+
+    epochs = []  # a class attribute: shared by the deep copies
+
+    def on_train_end(self, net, **kwargs):
+        RecordTrainings.epochs.append(len(net.history))
+
+
+def hundred_digits(digits):
+    """The 100 training digits of the never-worse benchmark's seed 0, and its 397 test digits."""
+    pool, test = digits[0][:1400], digits[0][-397:]
+    return pool[np.sort(np.random.RandomState(0).choice(1400, 100, replace=False))], test
+
+
+def test_on_tiny_data_every_fold_decides_and_the_winner_is_trained_on_every_row(digits):
+    # 100 rows hold out 10: one split's test did not separate the network
+    # from PCA's start, and its network ended at 1.01 times PCA's test error.
+    # On every fold's held-out rows (100 paired differences) the PCA start's
+    # network wins, and the network trained on every row for the median of
+    # the folds' best epochs is ahead of PCA on the test rows (0.875 x).
+    X, test = hundred_digits(digits)
+
+    def test_error(model):
+        return np.sum((model.inverse_transform(model.transform(test)) - test) ** 2)
+
+    pca_error = test_error(PCA(n_components=2).fit(X))
+    RecordTrainings.epochs.clear()
+    ae = Autoencoder(n_components=2, random_state=0, callbacks=[RecordTrainings()]).fit(X)
+    # The PCA start and the random one on each of the 10 folds, then the refit.
+    assert len(RecordTrainings.epochs) == 21
+    assert ae.validation_mse_ < ae.pca_validation_mse_
+    assert test_error(ae) < 0.95 * pca_error
+    refit = Autoencoder(
+        n_components=2, early_stopping=False, max_iter=RecordTrainings.epochs[-1], random_state=0
+    ).fit(X)
+    np.testing.assert_array_equal(ae.transform(X), refit.transform(X))
+
+
+def test_on_tiny_data_a_win_of_most_folds_over_pca_of_fewer_rows_ends_as_pca(digits):
+    # With 30 components, PCA of 90 rows has 1.11 times the test error of
+    # PCA of 100. The folds' networks beat the former on the held-out rows
+    # but most stayed at their start, and trained for the median of their
+    # best epochs (0) on every row the network is PCA: the fit ends as PCA.
+    X, _ = hundred_digits(digits)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ae = Autoencoder(n_components=30, random_state=0).fit(X)
+    pca = PCA(n_components=30).fit(X)
+    np.testing.assert_allclose(
+        ae.inverse_transform(ae.transform(X)), pca.inverse_transform(pca.transform(X)), atol=1e-4
+    )
 
 
 def test_rounding_on_exactly_low_rank_rows_does_not_warn_of_losing_to_pca(digits):

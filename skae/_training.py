@@ -412,7 +412,8 @@ def settle_start(estimator, fit):
     fold of the rows (:func:`hold_out_folds`): each candidate is trained
     once more on each other fold, and the tests compare the losses of all
     the held-out rows, each under the network and the PCA start that did
-    not see it. The network returned is still the one of the first split.
+    not see it; the network that wins is then trained on every row
+    (:func:`refit_on_every_row`).
     """
     if not (fit.early_stopping and fit.started_at_pca):
         return

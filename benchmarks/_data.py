@@ -10,6 +10,7 @@ Every loader returns ``(X_train, y_train, X_test, y_test)`` with ``X`` as a
 float32 array scaled to [0, 1] and ``y`` as an int64 array.
 """
 
+import ast
 import gzip
 import os
 import struct
@@ -206,6 +207,22 @@ def image_shape(n_features):
     """Return ``(height, width)`` of square images with ``n_features`` pixels, or None."""
     side = int(round(n_features**0.5))
     return (side, side) if side * side == n_features else None
+
+
+def parameters_from_pairs(pairs):
+    """``key=value`` command-line settings as estimator parameters.
+
+    Each value is read as a Python literal (numbers, booleans, None, quoted
+    strings, tuples) and kept as a string where it is not one.
+    """
+    out = {}
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        try:
+            out[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            out[key] = value
+    return out
 
 
 def run_or_exit(function, *args, **kwargs):

@@ -48,6 +48,8 @@ Examples
     python benchmarks/fine_tuning.py --datasets mnist --data-dir mnist=../shared/data/mnist
     python benchmarks/fine_tuning.py --datasets mnist --n-train 6000 --n-test 2000 \\
         --labels 100 1000 all --seeds 1 --pretrain-epochs 3 --all-epochs 3   # a quick probe
+    python benchmarks/fine_tuning.py --datasets mnist --labels all --seeds 1 \\
+        --methods fine-tuned --set alpha=1e-4   # one fine-tuning parameter changed
 """
 
 import argparse
@@ -74,7 +76,7 @@ from sklearn.svm import SVC
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _data import DataError, load_dataset, run_or_exit  # noqa: E402
+from _data import DataError, load_dataset, parameters_from_pairs, run_or_exit  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DIRS = {
@@ -187,7 +189,7 @@ class Run:
         few = n_labels <= self.args.cv_max_labels
         return AutoencoderClassifier(
             autoencoder,
-            **self.recipe["few" if few else "many"],
+            **{**self.recipe["few" if few else "many"], **self.args.extra},
             random_state=seed,
             device=self.args.device,
             **params,
@@ -427,9 +429,17 @@ def parse_args(argv=None):
     parser.add_argument("--cv-learning-rates", type=float, nargs="+", default=[1e-4, 1e-3])
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
+    parser.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        dest="extra",
+        help="fine-tuning parameters of the two network methods, key=value (probes only)",
+    )
     parser.add_argument("--output-dir", default=str(Path(__file__).resolve().parent / "results"))
     parser.add_argument("--no-figures", action="store_true")
     args = parser.parse_args(argv)
+    args.extra = parameters_from_pairs(args.extra)
     args.argv = list(sys.argv[1:] if argv is None else argv)
     for label in args.labels:
         if label != "all" and not label.isdigit():

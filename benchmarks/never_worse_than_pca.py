@@ -52,7 +52,7 @@ from sklearn.decomposition import PCA
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _data import DataError, load_mnist_format, run_or_exit  # noqa: E402
+from _data import DataError, load_mnist_format, parameters_from_pairs, run_or_exit  # noqa: E402
 
 ESTIMATORS = ("autoencoder", "denoising", "conv")
 VARIANTS = {"default": {}, "previous": {"init": "random", "early_stopping": False}}
@@ -260,18 +260,6 @@ def plot(rows, args, path):
     plt.close(fig)
 
 
-def _extra(pairs):
-    """``key=value`` command-line settings as estimator parameters."""
-    out = {}
-    for pair in pairs:
-        key, _, value = pair.partition("=")
-        try:
-            out[key] = eval(value, {}, {})  # numbers, booleans, strings in quotes, tuples
-        except Exception:
-            out[key] = value
-    return out
-
-
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
@@ -320,7 +308,7 @@ def parse_args(argv=None):
     parser.add_argument("--output-dir", default=str(Path(__file__).resolve().parent / "results"))
     parser.add_argument("--no-figures", action="store_true")
     args = parser.parse_args(argv)
-    args.extra = _extra(args.extra)
+    args.extra = parameters_from_pairs(args.extra)
     args.argv = list(sys.argv[1:] if argv is None else argv)
     return args
 

@@ -471,15 +471,13 @@ def refit_on_every_row(estimator, spec, fit, nets, folds):
     (whose history and validation scores the estimator keeps). The
     held-out errors recorded are the folds' (``fit.held_out_mse``).
     """
-    errors = []
-    for net, fold in zip(nets, folds, strict=True):
-        first = estimator.net_
-        estimator.net_ = net
-        try:
-            network_error = _mse(estimator, fold.valid)
-        finally:
-            estimator.net_ = first
-        errors.append((network_error, fold.pca(spec.n_components).reconstruction_mse(fold.valid)))
+    errors = [
+        (
+            _mse(estimator, fold.valid, net.module_),
+            fold.pca(spec.n_components).reconstruction_mse(fold.valid),
+        )
+        for net, fold in zip(nets, folds, strict=True)
+    ]
     fit.held_out_mse = tuple(float(value) for value in np.mean(errors, axis=0))
     stoppers = [dict(net.callbacks_)["early_stopping"] for net in nets]
     epochs = int(np.median([stopper.best_epoch_ for stopper in stoppers]))
@@ -559,8 +557,12 @@ def build_net(estimator, module, terms, fit, validation_corruption=None):
     return net.initialize()
 
 
-def _mse(estimator, rows):
-    reconstruction = estimator._decode_full(estimator._encode_full(rows))
+def _mse(estimator, rows, module=None):
+    """Mean squared reconstruction error of ``rows`` under ``module`` (by default the net's)."""
+    width = rows.shape[1]
+    reconstruction = estimator._infer(
+        rows, width, width, lambda m, batch: m.decode(m.encode(batch)), module=module
+    )
     rows = rows.toarray() if sp.issparse(rows) else rows
     return float(np.mean((reconstruction.astype(np.float64) - rows) ** 2))
 

@@ -16,7 +16,7 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.preprocessing import StandardScaler
 from skorch.callbacks import Callback
 
-from skae import Autoencoder, _training
+from skae import Autoencoder, ConvolutionalArchitecture, _training
 from skae._training import beats_start
 
 
@@ -267,6 +267,49 @@ def test_on_tiny_data_a_win_of_most_folds_over_pca_of_fewer_rows_ends_as_pca(dig
     np.testing.assert_allclose(
         ae.inverse_transform(ae.transform(X)), pca.inverse_transform(pca.transform(X)), atol=1e-4
     )
+
+
+def kept_start(ae):
+    """The ``init`` that trains the start a fitted ``init="auto"`` estimator kept."""
+    return "random" if ae._fitted_with.init == "random" else "pca"
+
+
+def test_a_convolutional_network_on_small_data_is_trained_from_both_starts(digits):
+    # As an MLP: below _BOTH_STARTS_MAX_ROWS the random start is trained too
+    # whatever the PCA start gained (on 1,000 MNIST images with 10
+    # components it reached 0.73 times PCA's test error, the PCA start 0.83),
+    # and the fit is that of the start it keeps.
+    X = digits[0][:300]
+    conv = ConvolutionalArchitecture(image_shape=(8, 8), channels=(4, 8))
+    params = dict(n_components=2, architecture=conv, max_iter=30, random_state=0)
+    CountTrainings.started.clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # 30 epochs, for time
+        auto = Autoencoder(**params, callbacks=[CountTrainings()]).fit(X)
+        alone = Autoencoder(**params, init=kept_start(auto)).fit(X)
+    assert len(CountTrainings.started) == 2
+    assert auto.validation_mse_ < auto.pca_validation_mse_
+    np.testing.assert_array_equal(auto.transform(X), alone.transform(X))
+
+
+def test_a_convolutional_network_on_tiny_data_decides_on_every_fold(digits):
+    # As an MLP: 100 rows hold out 10, so both starts are trained on each of
+    # the 10 folds, and the network that wins on them is trained again on
+    # every row, for the median of the folds' best epochs.
+    X, _ = hundred_digits(digits)
+    conv = ConvolutionalArchitecture(image_shape=(8, 8), channels=(4,))
+    params = dict(n_components=2, architecture=conv, max_iter=30, random_state=0)
+    RecordTrainings.epochs.clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ae = Autoencoder(**params, callbacks=[RecordTrainings()]).fit(X)
+        assert ae.validation_mse_ < ae.pca_validation_mse_  # a network won
+        assert len(RecordTrainings.epochs) == 21
+        epochs = RecordTrainings.epochs[-1]
+        refit = Autoencoder(
+            **{**params, "max_iter": epochs}, init=kept_start(ae), early_stopping=False
+        ).fit(X)
+    np.testing.assert_array_equal(ae.transform(X), refit.transform(X))
 
 
 def test_rounding_on_exactly_low_rank_rows_does_not_warn_of_losing_to_pca(digits):

@@ -96,12 +96,16 @@ def make_estimator(kind, n_components, seed, shape, variant, extra):
     """A default skae estimator of ``kind`` with the variant's and the command line's settings."""
     from skae import Autoencoder, ConvolutionalArchitecture, DenoisingAutoencoder
 
-    params = {"random_state": seed, **VARIANTS[variant], **extra}
+    params = {"random_state": seed, **VARIANTS[variant]}
     if kind == "denoising":
-        return DenoisingAutoencoder(n_components, **params)
-    if kind == "conv":
-        params["architecture"] = ConvolutionalArchitecture(image_shape=shape)
-    return Autoencoder(n_components, **params)
+        estimator = DenoisingAutoencoder(n_components, **params)
+    else:
+        if kind == "conv":
+            params["architecture"] = ConvolutionalArchitecture(image_shape=shape)
+        estimator = Autoencoder(n_components, **params)
+    # set_params, so that a probe can reach the architecture's parameters too
+    # (--set architecture__upsampling=transposed).
+    return estimator.set_params(**extra)
 
 
 def run_cell(dataset, X, X_test, shape, k, seed, fits, args):

@@ -404,11 +404,12 @@ class _Graph:
     def conv_encoder(self, encoder, x):
         h = self.reshape(x, encoder.image_shape)
         h = self.module(encoder.convs, h)
-        h = self.node("Flatten", [h], axis=1)
+        h = self.module(encoder.dense, self.node("Flatten", [h], axis=1))
         return self.module(encoder.code_activation, self.linear(encoder.code, h))
 
     def conv_decoder(self, decoder, z):
-        h = self.module(decoder.linear_activation, self.linear(decoder.linear, z))
+        h = self.module(decoder.dense, z)
+        h = self.module(decoder.linear_activation, self.linear(decoder.linear, h))
         h = self.reshape(h, decoder.start_shape)
         h = self.module(decoder.stages, h)
         return self.node("Flatten", [h], axis=1)

@@ -36,8 +36,16 @@ def conv_output_sizes(height, width, n_stages):
     return sizes
 
 
+def _dense_stack(widths, activation):
+    """``Linear`` + activation for each consecutive pair of ``widths``."""
+    layers = []
+    for n_in, n_out in zip(widths[:-1], widths[1:], strict=True):
+        layers += [nn.Linear(n_in, n_out), make_activation(activation)]
+    return nn.Sequential(*layers)
+
+
 class ConvEncoder(nn.Module):
-    """Strided convolutions, then a linear layer to the code.
+    """Strided convolutions, fully connected layers, then a linear layer to the code.
 
     Parameters
     ----------
@@ -51,9 +59,12 @@ class ConvEncoder(nn.Module):
     kernel_size : int
         Odd side of the square kernels (padding keeps ``ceil(size / 2)``).
     activation : str
-        Activation after each convolution.
+        Activation after each convolution and each fully connected layer.
     code_activation : str
         Activation of the code layer.
+    dense_layer_sizes : tuple of int, default=()
+        Widths of the fully connected layers between the flattened feature
+        maps and the code, outermost first.
 
     Notes
     -----
@@ -68,6 +79,8 @@ class ConvEncoder(nn.Module):
     torch.Size([5, 2])
     >>> encoder.code  # 8 channels of 2 x 2 after two stride-2 convolutions
     Linear(in_features=32, out_features=2, bias=True)
+    >>> ConvEncoder((1, 8, 8), (4, 8), 2, dense_layer_sizes=(16,)).code
+    Linear(in_features=16, out_features=2, bias=True)
     """
 
     def __init__(
@@ -78,6 +91,7 @@ class ConvEncoder(nn.Module):
         kernel_size=3,
         activation="relu",
         code_activation="identity",
+        dense_layer_sizes=(),
     ):
         super().__init__()
         self.image_shape = tuple(int(s) for s in image_shape)
@@ -93,12 +107,14 @@ class ConvEncoder(nn.Module):
             in_channels = out_channels
         self.convs = nn.Sequential(*layers)
         h, w = conv_output_sizes(height, width, len(channels))[-1]
-        self.code = nn.Linear(in_channels * h * w, n_components)
+        widths = [in_channels * h * w, *(int(d) for d in dense_layer_sizes)]
+        self.dense = _dense_stack(widths, activation)
+        self.code = nn.Linear(widths[-1], n_components)
         self.code_activation = make_activation(code_activation)
 
     def forward(self, x):
         h = self.convs(x.reshape(x.shape[0], *self.image_shape))
-        return self.code_activation(self.code(h.flatten(1)))
+        return self.code_activation(self.code(self.dense(h.flatten(1))))
 
 
 class _Resize(nn.Module):
@@ -118,7 +134,7 @@ class _Resize(nn.Module):
 
 
 class ConvDecoder(nn.Module):
-    """A linear layer from the code, then upsampling stages back to the image.
+    """Fully connected layers from the code, then upsampling stages back to the image.
 
     Mirrors :class:`ConvEncoder`: each stage doubles the spatial size back to
     exactly the encoder's size at that depth, either by interpolation
@@ -137,9 +153,14 @@ class ConvDecoder(nn.Module):
     kernel_size : int
         Odd side of the square kernels.
     activation : str
-        Activation after the linear layer and every stage but the last.
+        Activation after each fully connected layer and every stage but the
+        last.
     upsampling : {"nearest", "bilinear", "transposed"}
         How each stage enlarges the feature maps.
+    dense_layer_sizes : tuple of int, default=()
+        The encoder's fully connected widths, outermost first; mirrored
+        here, between the code and the layer that makes the first feature
+        maps (``linear``).
 
     Notes
     -----
@@ -170,6 +191,7 @@ class ConvDecoder(nn.Module):
         kernel_size=3,
         activation="relu",
         upsampling="nearest",
+        dense_layer_sizes=(),
     ):
         super().__init__()
         if upsampling not in ("nearest", "bilinear", "transposed"):
@@ -181,7 +203,9 @@ class ConvDecoder(nn.Module):
         image_channels, height, width = self.image_shape
         sizes = conv_output_sizes(height, width, len(channels))
         self.start_shape = (channels[-1], *sizes[-1])
-        self.linear = nn.Linear(n_components, channels[-1] * sizes[-1][0] * sizes[-1][1])
+        widths = [int(n_components), *(int(d) for d in reversed(dense_layer_sizes))]
+        self.dense = _dense_stack(widths, activation)
+        self.linear = nn.Linear(widths[-1], channels[-1] * sizes[-1][0] * sizes[-1][1])
         self.linear_activation = make_activation(activation)
         outs = [*reversed(channels[:-1]), image_channels]
         targets = list(reversed(sizes[:-1]))
@@ -212,6 +236,6 @@ class ConvDecoder(nn.Module):
         self.stages = nn.Sequential(*layers)
 
     def forward(self, code):
-        h = self.linear_activation(self.linear(code))
+        h = self.linear_activation(self.linear(self.dense(code)))
         h = self.stages(h.reshape(code.shape[0], *self.start_shape))
         return h.flatten(1)

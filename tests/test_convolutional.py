@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 from _registry import ESTIMATOR_CLASSES
 from sklearn.base import clone
 from sklearn.datasets import load_digits
@@ -41,6 +42,47 @@ def test_builds_conv_modules_for_the_image_shape():
     assert ConvolutionalArchitecture((8, 8)).image_shape_for(64) == (1, 8, 8)
 
 
+@pytest.mark.parametrize(
+    ("image_shape", "n_features", "channels"),
+    [
+        ((28, 28), 784, (16, 32)),
+        ((16, 16), 256, (16, 32)),
+        ((8, 8), 64, (32,)),
+        ((15, 40), 600, (32,)),
+        ((3, 20, 20), 1200, (16, 32)),
+        (None, 50, (32,)),
+    ],
+)
+def test_auto_channels_use_one_stage_on_small_images(image_shape, n_features, channels):
+    # Two stride-2 stages on an 8 x 8 image leave 2 x 2 maps.
+    conv = ConvolutionalArchitecture(image_shape)
+    assert conv.channels_for(n_features) == channels
+    encoder, decoder = conv.build(n_features, 2, "identity")
+    assert [c.out_channels for c in encoder.convs if hasattr(c, "out_channels")] == list(channels)
+    assert decoder.start_shape[0] == channels[-1]
+
+
+def test_dense_layers_sit_between_the_feature_maps_and_the_code():
+    conv = ConvolutionalArchitecture((8, 8), channels=(4, 8), dense_layer_sizes=(12, 6))
+    encoder, decoder = conv.build(64, 3, "identity")
+    widths = [(m.in_features, m.out_features) for m in encoder.dense if hasattr(m, "in_features")]
+    assert widths == [(32, 12), (12, 6)]  # 8 channels of 2 x 2, then the dense layers
+    assert (encoder.code.in_features, encoder.code.out_features) == (6, 3)
+    widths = [(m.in_features, m.out_features) for m in decoder.dense if hasattr(m, "in_features")]
+    assert widths == [(3, 6), (6, 12)]  # mirrored
+    assert (decoder.linear.in_features, decoder.linear.out_features) == (12, 32)
+    x = torch.rand(5, 64)
+    assert decoder(encoder(x)).shape == (5, 64)
+    # Without them the code is a linear map of the flattened feature maps.
+    encoder, decoder = ConvolutionalArchitecture(
+        (8, 8), channels=(4, 8), dense_layer_sizes=()
+    ).build(64, 3, "identity")
+    assert len(encoder.dense) == len(decoder.dense) == 0
+    assert encoder.code.in_features == 32 and decoder.linear.in_features == 3
+    h = encoder.convs(x.reshape(5, 1, 8, 8)).flatten(1)
+    torch.testing.assert_close(encoder(x), encoder.code(h))
+
+
 def test_rows_without_an_image_shape_are_one_dimensional_signals():
     conv = ConvolutionalArchitecture(channels=(2,))
     assert conv.image_shape_for(7) == (1, 1, 7)
@@ -56,6 +98,9 @@ def test_rows_without_an_image_shape_are_one_dimensional_signals():
         ({"image_shape": (8, 7)}, "holds 56 values"),
         ({"image_shape": (8,)}, "image_shape must be"),
         ({"image_shape": (8, 8), "channels": ()}, "channels"),
+        ({"image_shape": (8, 8), "channels": "wide"}, "channels"),
+        ({"image_shape": (8, 8), "dense_layer_sizes": (16, 0)}, "dense_layer_sizes"),
+        ({"image_shape": (8, 8), "dense_layer_sizes": "wide"}, "dense_layer_sizes"),
         ({"image_shape": (8, 8), "kernel_size": 4}, "odd"),
         ({"image_shape": (8, 8), "activation": "gelu"}, "activation"),
         ({"image_shape": (8, 8), "upsampling": "pixelshuffle"}, "upsampling"),

@@ -196,12 +196,18 @@ def test_pca_start_with_an_open_gate(scaled):
 
 @pytest.mark.parametrize("upsampling", ["nearest", "bilinear", "transposed"])
 @pytest.mark.parametrize("init", ["random", "pca"])
-def test_convolutional_architecture(upsampling, init, scaled):
+@pytest.mark.parametrize("dense", [(), (6, 5)])
+def test_convolutional_architecture(upsampling, init, dense, scaled):
     # 7 x 9 images (the digits' first 63 pixels) go through 4 x 5 and 2 x 3
-    # and back: odd sizes, output padding and interpolation to exact sizes.
+    # and back: odd sizes, output padding and interpolation to exact sizes;
+    # with and without fully connected layers before the code.
     X, X_test = scaled
     conv = ConvolutionalArchitecture(
-        image_shape=(7, 9), channels=(2, 4), activation="tanh", upsampling=upsampling
+        image_shape=(7, 9),
+        channels=(2, 4),
+        dense_layer_sizes=dense,
+        activation="tanh",
+        upsampling=upsampling,
     )
     ae = Autoencoder(
         n_components=3,

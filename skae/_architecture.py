@@ -65,29 +65,29 @@ class ConvolutionalArchitecture(BaseEstimator):
 
     channels : tuple of int or "auto", default="auto"
         Output channels of each stride-2 convolution, outermost first; their
-        number sets the depth. Each halves the height and width (rounding
-        up). ``"auto"`` is ``(16, 32)`` for images at least 16 pixels high
-        and wide, and ``(32,)`` for smaller ones (and for 1-D signals), where
-        a second stage would leave feature maps of 4 x 4 or less: on the 8 x
-        8 digits two stages cost the code a large part of its advantage over
-        PCA (see the user guide, "When it beats PCA").
+        number sets the depth. Each halves the height and width (rounding up).
+        ``"auto"`` is ``(16, 32)`` for images at least 16 pixels high and wide,
+        and ``(32,)`` for smaller ones (and for 1-D signals), where a second
+        stage would leave feature maps of 4 x 4 or less: on the 8 x 8 digits
+        two stages cost the code a large part of its advantage over PCA (see
+        the user guide, "When it beats PCA, and when it does not").
 
     dense_layer_sizes : tuple of int, default=(256,)
         Widths of the fully connected layers between the last convolution's
         flattened feature maps and the code, outermost first; the decoder
         mirrors them. Without them the code is a linear map of the feature
         maps, and the network reconstructed held-out images worse than the
-        default MLP on Fashion-MNIST and the digits (see the user guide,
-        "When it beats PCA"). ``()`` maps the feature maps straight to the
-        code.
+        default MLP on Fashion-MNIST and the digits (see the user guide, "When
+        it beats PCA, and when it does not"). ``()`` maps the feature maps
+        straight to the code.
 
     kernel_size : int, default=3
         Side of the square kernels; must be odd (padding ``kernel_size //
         2`` keeps the sizes exact).
 
     activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
-        Activation after each convolution and after the decoder's first
-        linear layer. The code's activation is the estimator's
+        Activation after each convolution and each fully connected layer
+        but the code's, whose activation is the estimator's
         ``code_activation``.
 
     upsampling : {"nearest", "bilinear", "transposed"}, default="nearest"

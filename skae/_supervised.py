@@ -157,6 +157,8 @@ class _BaseFineTuning(PersistenceMixin, BaseEstimator, metaclass=ABCMeta):
         "learning_rate": [StrOptions({"constant", "cosine"})],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "alpha": [Interval(Real, 0, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "input_dropout": [Interval(Real, 0, 1, closed="left")],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
@@ -336,7 +338,7 @@ class _BaseFineTuning(PersistenceMixin, BaseEstimator, metaclass=ABCMeta):
     def _fine_tune(self, X, labelled, targets, n_outputs, stratify=None):
         """Pretrain on every row of ``X``, then fine-tune on ``X[labelled]`` and ``targets``."""
         rng = check_random_state(self.random_state)
-        seeds = [int(s) for s in rng.randint(np.iinfo(np.int32).max, size=4)]
+        seeds = [int(s) for s in rng.randint(np.iinfo(np.int32).max, size=5)]
         device = resolve_device(self.device)
         autoencoder = self._clone_autoencoder(seeds[0], device)
         encoder, code_width = self._encoder(autoencoder, X, seeds[1])
@@ -355,7 +357,15 @@ class _BaseFineTuning(PersistenceMixin, BaseEstimator, metaclass=ABCMeta):
         else:
             X_train, y_train, valid_data = X_labelled, targets, None
 
-        module = FineTuningModule(encoder, code_width, n_outputs, self.freeze_encoder)
+        module = FineTuningModule(
+            encoder,
+            code_width,
+            n_outputs,
+            self.freeze_encoder,
+            dropout=self.dropout,
+            input_dropout=self.input_dropout,
+            seed=seeds[4],
+        )
         module = module.to(device)
         # The head reads the code centred and scaled over every row of X (the
         # unlabelled ones too), and starts as a linear model fitted to the
@@ -395,7 +405,14 @@ class _BaseFineTuning(PersistenceMixin, BaseEstimator, metaclass=ABCMeta):
         """A net built as the fitted estimator's was, for loading a saved state."""
         builder = self._fitted_with
         encoder, code_width = self._encoder_template()
-        module = FineTuningModule(encoder, code_width, self._n_outputs, builder.freeze_encoder)
+        module = FineTuningModule(
+            encoder,
+            code_width,
+            self._n_outputs,
+            builder.freeze_encoder,
+            dropout=builder.dropout,
+            input_dropout=builder.input_dropout,
+        )
         net = builder._build_net(module.to(device), 1, None, device, 0)
         # As end_fit leaves a fitted net: no schedule, no held-out rows.
         net.callbacks_ = [(name, cb) for name, cb in net.callbacks_ if name != "learning_rate"]
@@ -466,6 +483,25 @@ _SHARED_PARAMETERS = {
     alpha : float, default=0.0
         Strength of the L2 penalty on the weights of the encoder and the
         output layer (Adam's weight decay; biases are not penalised).""",
+    "dropout": """\
+    dropout : float, default=0.0
+        Probability of zeroing each hidden unit of the encoder and each
+        code unit that the output layer reads, drawn anew at every
+        fine-tuning step (dropout, Srivastava et al., 2014; the survivors
+        are scaled by ``1 / (1 - dropout)``, and prediction drops nothing).
+        Hidden units are the inputs of the encoder's linear and
+        convolutional layers other than those reading ``X``, so it works
+        with any architecture; with ``freeze_encoder=True`` only the code
+        is dropped. Off by default, as in
+        :class:`~sklearn.neural_network.MLPClassifier`, which has none: it
+        regularises a wide network trained on many labels and slows its
+        convergence (raise ``max_iter`` with it; see the fine-tuning page
+        of the documentation for the MNIST figures).""",
+    "input_dropout": """\
+    input_dropout : float, default=0.0
+        Probability of zeroing each feature of the labelled rows at every
+        fine-tuning step (0.2 in Srivastava et al., 2014, with
+        ``dropout=0.5``).""",
     "early_stopping": """\
     early_stopping : bool, default=False
         If True, hold out ``validation_fraction`` of the labelled rows
@@ -694,6 +730,8 @@ class AutoencoderClassifier(ClassifierMixin, _BaseFineTuning):
         learning_rate="constant",
         learning_rate_init=1e-3,
         alpha=0.0,
+        dropout=0.0,
+        input_dropout=0.0,
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,
@@ -990,6 +1028,8 @@ class AutoencoderRegressor(RegressorMixin, _BaseFineTuning):
         learning_rate="constant",
         learning_rate_init=1e-3,
         alpha=0.0,
+        dropout=0.0,
+        input_dropout=0.0,
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,

@@ -40,6 +40,8 @@ from skae import (
     DenoisingAutoencoder,
     SparseAutoencoder,
 )
+from skae.nn import ConvEncoder, MLPEncoder
+from skae.nn._supervised import FineTuningModule
 
 HAS_CUDA = torch.cuda.is_available()
 
@@ -314,6 +316,83 @@ def test_early_stopping_never_ends_worse_than_its_start(semi):
     assert len(clf.validation_scores_) == clf.n_iter_
 
 
+# ---------------------------------------------------------------- dropout
+
+
+def _dropped(h, p, generator):
+    """Dropout by hand: the closed form FineTuningModule must reproduce."""
+    return h * (torch.rand(h.shape, generator=generator) >= p) / (1 - p)
+
+
+def test_dropout_of_an_mlp_encoder_is_standard_dropout_on_each_hidden_layer():
+    encoder = MLPEncoder(6, (5, 4), 3, activation="relu", code_activation="identity")
+    module = FineTuningModule(encoder, 3, 2, dropout=0.5, input_dropout=0.25, seed=7)
+    module.standardize_code_(torch.randn(20, 3))
+    x = torch.rand(8, 6)
+    g = torch.Generator().manual_seed(7)
+    first, second, code_layer = encoder.linears
+    h = _dropped(x, 0.25, g)
+    h = _dropped(torch.relu(first(h)), 0.5, g)
+    h = _dropped(torch.relu(second(h)), 0.5, g)
+    code = (code_layer(h) - module.code_mean) / module.code_scale
+    # The encoder called on its own, outside the module's forward, drops nothing.
+    torch.testing.assert_close(encoder(x), encoder.eval()(x).detach(), rtol=0, atol=0)
+    encoder.train()
+    expected = module.head(_dropped(code, 0.5, g))
+    torch.testing.assert_close(module(x), expected, rtol=0, atol=0)
+    # Fresh masks at each step; none in evaluation mode, where the module
+    # is the one without dropout.
+    assert not torch.equal(module(x), expected)
+    plain = FineTuningModule(encoder, 3, 2).eval()
+    plain.load_state_dict(module.state_dict())
+    module.eval()
+    torch.testing.assert_close(module(x), plain(x), rtol=0, atol=0)
+
+
+def test_dropout_of_a_conv_encoder_spares_the_layer_that_reads_the_rows():
+    encoder = ConvEncoder((1, 8, 8), (4,), 3, dense_layer_sizes=(5,))
+    module = FineTuningModule(encoder, 3, 2, dropout=0.3, seed=1)
+    x = torch.rand(4, 64)
+    g = torch.Generator().manual_seed(1)
+    maps = torch.relu(encoder.convs[0](x.reshape(4, 1, 8, 8))).flatten(1)
+    h = _dropped(torch.relu(encoder.dense[0](_dropped(maps, 0.3, g))), 0.3, g)
+    expected = module.head(_dropped(encoder.code(h), 0.3, g))
+    torch.testing.assert_close(module(x), expected, rtol=0, atol=0)
+
+
+def test_dropout_with_a_frozen_encoder_drops_the_code_only():
+    encoder = MLPEncoder(6, (5,), 3, activation="relu", code_activation="identity")
+    module = FineTuningModule(encoder, 3, 2, freeze_encoder=True, dropout=0.5, seed=2).train()
+    x = torch.rand(8, 6)
+    torch.testing.assert_close(module.code(x), encoder.eval()(x), rtol=0, atol=0)
+    g = torch.Generator().manual_seed(2)
+    torch.testing.assert_close(module(x), module.head(_dropped(encoder(x), 0.5, g)))
+
+
+def test_dropout_fits_reproducibly_and_changes_the_fit(semi):
+    X, y_semi, X_test, y_test = semi
+    a = quiet_fit(fast_classifier(dropout=0.3, input_dropout=0.1, random_state=0), X, y_semi)
+    b = quiet_fit(fast_classifier(dropout=0.3, input_dropout=0.1, random_state=0), X, y_semi)
+    np.testing.assert_array_equal(a.predict_proba(X_test), b.predict_proba(X_test))
+    plain = quiet_fit(fast_classifier(random_state=0), X, y_semi)
+    assert not np.allclose(a.predict_proba(X_test), plain.predict_proba(X_test))
+    assert a.score(X_test, y_test) > 0.4
+    # The masks come from a private generator, not torch's global random state.
+    torch.manual_seed(123)
+    c = quiet_fit(fast_classifier(dropout=0.3, input_dropout=0.1, random_state=0), X, y_semi)
+    np.testing.assert_array_equal(c.predict_proba(X_test), a.predict_proba(X_test))
+
+
+@pytest.mark.parametrize("name", ["dropout", "input_dropout"])
+@pytest.mark.parametrize("value", [1.0, -0.1])
+def test_dropout_out_of_range_is_refused(semi, name, value):
+    X, y_semi, _, _ = semi
+    with pytest.raises(ValueError, match=name):
+        fast_classifier(**{name: value}).fit(X, y_semi)
+    with pytest.raises(ValueError, match=name):
+        FineTuningModule(torch.nn.Linear(3, 2), 2, 1, **{name: value})
+
+
 # ------------------------------------------------------------- regression
 
 
@@ -402,8 +481,9 @@ def test_default_autoencoder(semi):
         lambda: fast_classifier(VAE(**FAST_AE), freeze_encoder=True, random_state=0),
         lambda: fast_classifier(pretrain=False, learning_rate="cosine", random_state=0),
         lambda: fast_regressor(DenoisingAutoencoder(**FAST_AE), random_state=0),
+        lambda: fast_classifier(dropout=0.2, input_dropout=0.1, random_state=0),
     ],
-    ids=["classifier", "vae-frozen-encoder", "scratch-cosine", "regressor-denoising"],
+    ids=["classifier", "vae-frozen-encoder", "scratch-cosine", "regressor-denoising", "dropout"],
 )
 def test_pickle_holds_plain_data_and_predicts_the_same(semi, make, tmp_path):
     X, y_semi, X_test, _ = semi

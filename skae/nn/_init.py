@@ -8,7 +8,6 @@ from torch import nn
 __all__ = ["ACTIVATIONS", "Logistic", "make_activation", "init_parameters_"]
 
 
-
 class Logistic(nn.Sigmoid):
     """The logistic function, the same for an element wherever it sits in the tensor.
 

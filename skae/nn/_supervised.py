@@ -11,6 +11,9 @@ from torch import nn
 
 __all__ = ["FineTuningModule", "SupervisedLoss"]
 
+# The layers whose input hidden dropout drops.
+_WEIGHT_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
+
 
 class FineTuningModule(nn.Module):
     """An encoder with a linear output layer on its code: ``head(code(x))``.
@@ -31,6 +34,21 @@ class FineTuningModule(nn.Module):
         If True, the encoder's parameters do not require gradients, the
         encoder runs without building a graph and stays in evaluation mode
         when the module trains: only the head learns.
+    dropout : float, default=0.0
+        In training mode, the probability of zeroing each hidden unit (the
+        input of every linear or convolutional layer of the encoder that
+        does not read the rows themselves) and each code unit the head
+        reads, with the survivors scaled by ``1 / (1 - dropout)`` (dropout,
+        Srivastava et al., 2014). Layers of a frozen encoder, in evaluation
+        mode, drop nothing.
+    input_dropout : float, default=0.0
+        In training mode, the probability of zeroing each input feature.
+    seed : int, default=0
+        Seed of the private ``torch.Generator`` that draws the dropout
+        masks, never torch's global random state; as for the corruption
+        modules, it is created on the device of the first input and
+        dropped when the module is pickled or copied, so a restored module
+        draws its masks again from ``seed``.
 
     Attributes
     ----------
@@ -41,7 +59,11 @@ class FineTuningModule(nn.Module):
     Notes
     -----
     Input ``(n, n_features)``, output ``(n, n_outputs)``: logits for a
-    softmax classifier, predictions for a regressor. The head reads the
+    softmax classifier, predictions for a regressor. Hidden dropout works on
+    any encoder: forward pre-hooks on its ``nn.Linear`` and ``nn.Conv*``
+    layers drop their input unless it is the rows (or a reshaped view of
+    them, as a convolutional encoder makes). In evaluation mode nothing is
+    dropped. The head reads the
     code centred and scaled by fixed statistics (buffers ``code_mean`` and
     ``code_scale``, see :meth:`standardize_code_`), so its learning rate
     means the same for any scale of code. :meth:`start_head_` sets its
@@ -63,14 +85,47 @@ class FineTuningModule(nn.Module):
     >>> module.start_head_(torch.tensor([0.0, 1.0, 2.0]))
     >>> module(x)[0]  # zero weights: every row gets the bias
     tensor([0., 1., 2.], grad_fn=<SelectBackward0>)
+
+    With dropout, training-mode outputs vary and evaluation-mode ones do not:
+
+    >>> _ = torch.manual_seed(0)
+    >>> module = FineTuningModule(encoder, 4, 3, dropout=0.5, input_dropout=0.2)
+    >>> bool(torch.equal(module(x), module(x)))
+    False
+    >>> _ = module.eval()
+    >>> bool(torch.equal(module(x), module(x)))
+    True
     """
 
-    def __init__(self, encoder, code_width, n_outputs, freeze_encoder=False):
+    def __init__(
+        self,
+        encoder,
+        code_width,
+        n_outputs,
+        freeze_encoder=False,
+        dropout=0.0,
+        input_dropout=0.0,
+        seed=0,
+    ):
         super().__init__()
         self.encoder = encoder
         self.code_width = int(code_width)
         self.n_outputs = int(n_outputs)
         self.freeze_encoder = bool(freeze_encoder)
+        for name, p in (("dropout", dropout), ("input_dropout", input_dropout)):
+            if not 0.0 <= float(p) < 1.0:
+                raise ValueError(f"{name} must be in [0, 1); got {p!r}.")
+        self.dropout = float(dropout)
+        self.input_dropout = float(input_dropout)
+        self.seed = int(seed)
+        self._generator = None
+        # The storage of the rows being encoded, so that the hooks can tell
+        # the layers that read them (not hidden units) from the others.
+        self._rows_pointer = None
+        if self.dropout:
+            for layer in self.encoder.modules():
+                if isinstance(layer, _WEIGHT_LAYERS):
+                    layer.register_forward_pre_hook(self._drop_hidden_units)
         self.head = nn.Linear(self.code_width, self.n_outputs)
         # The head sees the code standardised by fixed statistics (set by
         # standardize_code_; the identity until then).
@@ -194,12 +249,42 @@ class FineTuningModule(nn.Module):
         """
         return self.encoder(x)[:, : self.code_width]
 
+    def _drop(self, h, p):
+        """Zero each element of ``h`` with probability ``p``, scale the rest by ``1 / (1 - p)``."""
+        generator = self._generator
+        if generator is None or generator.device != h.device:
+            generator = torch.Generator(device=h.device).manual_seed(self.seed)
+            self._generator = generator
+        keep = torch.rand(h.shape, generator=generator, device=h.device, dtype=h.dtype) >= p
+        return h * keep / (1.0 - p)
+
+    def _drop_hidden_units(self, layer, args):
+        """Forward pre-hook of the encoder's weight layers: dropout on their input."""
+        h, *rest = args
+        # Only inside forward, and not on the rows themselves.
+        if not layer.training or self._rows_pointer in (None, h.data_ptr()):
+            return None
+        return (self._drop(h, self.dropout), *rest)
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_generator"] = None
+        return state
+
     def forward(self, x):
-        if self.freeze_encoder:
-            with torch.no_grad():
+        if self.training and self.input_dropout:
+            x = self._drop(x, self.input_dropout)
+        self._rows_pointer = x.data_ptr()
+        try:
+            if self.freeze_encoder:
+                with torch.no_grad():
+                    code = self.standardized_code(x)
+            else:
                 code = self.standardized_code(x)
-        else:
-            code = self.standardized_code(x)
+        finally:
+            self._rows_pointer = None
+        if self.training and self.dropout:
+            code = self._drop(code, self.dropout)
         return self.head(code)
 
     def train(self, mode=True):

@@ -696,6 +696,9 @@ class AutoencoderClassifier(ClassifierMixin, _BaseFineTuning):
     Kumar, A. et al. (2022). Fine-tuning can distort pretrained features and
     underperform out-of-distribution. ICLR.
 
+    Srivastava, N. et al. (2014). Dropout: a simple way to prevent neural
+    networks from overfitting. Journal of Machine Learning Research, 15.
+
     Examples
     --------
     >>> import numpy as np

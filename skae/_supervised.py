@@ -497,8 +497,9 @@ _SHARED_PARAMETERS = {
         regularises a wide network trained on many labels and slows its
         convergence (raise ``max_iter`` with it). On all 60,000 MNIST
         labels, ``dropout=0.5`` with ``input_dropout=0.2`` and 120 epochs
-        took the pretrained 784-500-500-2000 network from 1.62 % to 1.41 %
-        test error (see the fine-tuning page of the documentation).""",
+        gave the pretrained 784-500-500-2000 network 1.41 % test error,
+        against 1.62 % without dropout and 40 epochs (see the fine-tuning
+        page of the documentation).""",
     "input_dropout": """\
     input_dropout : float, default=0.0
         Probability of zeroing each feature of the labelled rows at every

@@ -366,15 +366,24 @@ class _BaseFineTuning(PersistenceMixin, BaseEstimator, metaclass=ABCMeta):
             input_dropout=self.input_dropout,
             seed=seeds[4],
         )
+        if not self.pretrain:
+            # The plain network (MLPClassifier's, a hand-written torch loop's):
+            # the head at PyTorch's default start like every other layer, and
+            # the code read as it is. A random encoder's code varies by about
+            # 0.013 on MNIST; standardised, the head learnt some 75 times
+            # faster than the layers below it, and six epochs (dropout 0.5)
+            # ended at 3.9 % test error where the plain network reaches 2.3 %.
+            init_parameters_(module.head, torch.Generator().manual_seed(seeds[4]))
         module = module.to(device)
-        # The head reads the code centred and scaled over every row of X (the
-        # unlabelled ones too), and starts as a linear model fitted to the
-        # codes of the training rows (a linear probe): fine-tuning starts
-        # where "frozen code + linear model" ends.
-        module.standardize_code_(_codes(module, X, device))
-        codes = _codes(module, X_train, device, standardized=True).cpu().numpy()
-        weight, bias = self._probe(codes.astype(np.float64), y_train)
-        module.start_head_(torch.as_tensor(bias), torch.as_tensor(weight))
+        if self.pretrain:
+            # The head reads the code centred and scaled over every row of X
+            # (the unlabelled ones too), and starts as a linear model fitted
+            # to the codes of the training rows (a linear probe):
+            # fine-tuning starts where "frozen code + linear model" ends.
+            module.standardize_code_(_codes(module, X, device))
+            codes = _codes(module, X_train, device, standardized=True).cpu().numpy()
+            weight, bias = self._dropout_probe(codes.astype(np.float64), y_train)
+            module.start_head_(torch.as_tensor(bias), torch.as_tensor(weight))
         self._fitted_with = clone(self)
         self.net_ = self._build_net(module, X_train.shape[0], valid_data, device, seeds[2])
         self.net_.partial_fit(
@@ -385,6 +394,32 @@ class _BaseFineTuning(PersistenceMixin, BaseEstimator, metaclass=ABCMeta):
         self._read_history(early)
         end_fit(self)
         return self
+
+    # The largest second derivative of the loss in the head's output (the
+    # log-loss: p (1 - p) <= 1/4), in the units of the probe's L2 penalty.
+    _loss_curvature = None
+
+    def _dropout_probe(self, Z, y_train):
+        """The linear probe of the head under the dropout that the head's input will see.
+
+        Dropping each code unit with probability ``p`` (survivors scaled by
+        ``1 / (1 - p)``) adds to the head's expected loss an L2 penalty on
+        each weight, ``p / (1 - p)`` times the sum of squares of its unit
+        over the training rows: exactly for the squared error, to second
+        order (and bounded with the curvature at its largest) for the
+        log-loss (Wager et al., 2013). The probe is fitted under that
+        penalty, added to its own, by rescaling each unit; on MNIST a probe
+        fitted without it gave a first epoch's loss of 7.4 and 6 % test
+        error after six epochs from scratch, against 2.3 % for the same
+        network with its head at random.
+        """
+        if not self.dropout:
+            return self._probe(Z, y_train)
+        odds = self.dropout / (1.0 - self.dropout)
+        penalty = 1.0 + self._loss_curvature * odds * np.einsum("ij,ij->j", Z, Z)
+        scale = 1.0 / np.sqrt(penalty)
+        weight, bias = self._probe(Z * scale, y_train)
+        return weight * scale, bias
 
     def _read_history(self, early):
         rows = [row for row in self.net_.history if "train_loss" in row]
@@ -724,6 +759,8 @@ class AutoencoderClassifier(ClassifierMixin, _BaseFineTuning):
     """
 
     _loss = "cross_entropy"
+    # C * (log-loss) + ||w||**2 / 2: a curvature of 1/4 against the penalty's 1.
+    _loss_curvature = 0.25
 
     def __init__(
         self,
@@ -1022,6 +1059,8 @@ class AutoencoderRegressor(RegressorMixin, _BaseFineTuning):
     """
 
     _loss = "squared_error"
+    # ||y - y_hat||**2 + alpha * ||w||**2: the penalty dropout adds is exact.
+    _loss_curvature = 1.0
 
     def __init__(
         self,

@@ -260,6 +260,24 @@ def test_without_pretraining_the_autoencoder_is_not_trained(semi):
     assert shapes == [p.shape for p in pretrained.net_.module_.parameters()]
 
 
+def test_without_pretraining_the_network_is_the_plain_mlp(semi):
+    # As MLPClassifier or a hand-written torch loop builds it: the head at
+    # PyTorch's default start (uniform, bounded by 1 / sqrt(fan_in)), no
+    # linear probe, the code not rescaled.
+    X, y_semi, _, _ = semi
+    clf, module, _ = _start(fast_classifier(pretrain=False, random_state=0), X, y_semi)
+    torch.testing.assert_close(module.code_mean, torch.zeros(module.code_width), rtol=0, atol=0)
+    torch.testing.assert_close(module.code_scale, torch.ones(module.code_width), rtol=0, atol=0)
+    head = module.head.weight.detach()
+    bound = 1 / module.code_width**0.5
+    assert head.abs().max() <= bound and head.abs().mean() > bound / 4
+    x = torch.as_tensor(X[:5])
+    plain = torch.nn.Sequential(module.encoder, module.head).eval()
+    torch.testing.assert_close(module.eval()(x), plain(x))
+    other, *_ = _start(fast_classifier(pretrain=False, random_state=1), X, y_semi)
+    assert not torch.equal(other.net_.module_.head.weight, module.head.weight)
+
+
 @pytest.mark.parametrize(
     "autoencoder",
     [
@@ -381,6 +399,66 @@ def test_dropout_fits_reproducibly_and_changes_the_fit(semi):
     torch.manual_seed(123)
     c = quiet_fit(fast_classifier(dropout=0.3, input_dropout=0.1, random_state=0), X, y_semi)
     np.testing.assert_array_equal(c.predict_proba(X_test), a.predict_proba(X_test))
+
+
+def _start(estimator, X, y, **params):
+    """The fitted estimator's head as it started: no step taken (frozen, lr ~ 0)."""
+    params = {"freeze_encoder": True, "learning_rate_init": 1e-12, "max_iter": 1, **params}
+    fitted = quiet_fit(estimator.set_params(**params), X, y)
+    module = fitted.net_.module_
+    codes = module.standardized_code(torch.as_tensor(X, dtype=torch.float32)).detach()
+    return fitted, module, codes.double().numpy()
+
+
+def test_with_dropout_the_regressor_head_starts_at_the_minimum_of_the_expected_loss():
+    X, y = make_regression(120, 6, noise=5.0, random_state=0)
+    y = y / y.std()
+    p = 0.4
+    reg, module, Z = _start(fast_regressor(random_state=0, dropout=p), X, y)
+    # E over the masks of sum_i (y_i - b - w . (m_i * z_i) / (1 - p))**2, plus
+    # the ridge's ||w||**2, is minimised in closed form: a ridge whose penalty
+    # on w_j is 1 + p / (1 - p) * sum_i z_ij**2 (uncentred), the intercept free.
+    Zc, yc = Z - Z.mean(axis=0), y - y.mean()
+    penalty = 1 + p / (1 - p) * (Z**2).sum(axis=0)
+    w = np.linalg.solve(Zc.T @ Zc + np.diag(penalty), Zc.T @ yc)
+    b = y.mean() - Z.mean(axis=0) @ w
+    head = module.head.weight.detach().double().numpy().ravel()
+    np.testing.assert_allclose(head, w, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(reg.predict(X), Z @ w + b, rtol=1e-4, atol=1e-4)
+    # Without dropout it is the plain ridge of the codes.
+    plain, _, Z0 = _start(fast_regressor(random_state=0), X, y)
+    from sklearn.linear_model import Ridge
+
+    np.testing.assert_allclose(
+        plain.predict(X), Ridge(alpha=1.0).fit(Z0, y).predict(Z0), rtol=1e-4, atol=1e-3
+    )
+
+
+def test_with_dropout_the_classifier_head_starts_with_a_lower_expected_loss(digits):
+    # The probe fitted under dropout's penalty has a lower log-loss averaged
+    # over dropout masks (the loss fine-tuning starts from) than the probe
+    # fitted to the clean codes, and a lower one than the zero head's.
+    X, y = digits
+    X, y = X[:400], y[:400]
+    p = 0.5
+    clf, module, Z = _start(fast_classifier(random_state=0, dropout=p), X, y)
+    from scipy.special import log_softmax
+    from sklearn.linear_model import LogisticRegression
+
+    masks = np.random.default_rng(0).random((200, *Z.shape)) >= p
+    dropped = Z * masks / (1 - p)
+
+    def expected_loss(weight, bias):
+        logits = dropped @ weight.T + bias
+        return -log_softmax(logits, axis=-1)[..., np.arange(len(y)), y].mean()
+
+    start = expected_loss(
+        module.head.weight.detach().double().numpy(), module.head.bias.detach().double().numpy()
+    )
+    clean = LogisticRegression(max_iter=100).fit(Z, y)
+    prior = np.log(np.bincount(y) / len(y))
+    assert start < expected_loss(clean.coef_, clean.intercept_)
+    assert start < expected_loss(np.zeros_like(clean.coef_), prior)
 
 
 @pytest.mark.parametrize("name", ["dropout", "input_dropout"])

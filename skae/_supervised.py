@@ -484,9 +484,12 @@ _SHARED_PARAMETERS = {
     pretrain : bool, default=True
         If True, ``fit`` first trains (a clone of) ``autoencoder`` on ``X``
         and fine-tunes its encoder. If False, the same network starts from
-        PyTorch's default initialisation, drawn from ``random_state``, and
-        learns from the labelled rows only: the baseline that shows what the
-        unsupervised pretraining brings.""",
+        PyTorch's default initialisation, drawn from ``random_state``, the
+        output layer included, reads the code as it is (no linear probe, no
+        rescaling: the network of
+        :class:`~sklearn.neural_network.MLPClassifier`) and learns from the
+        labelled rows only: the baseline that shows what the unsupervised
+        pretraining brings.""",
     "freeze_encoder": """\
     freeze_encoder : bool, default=False
         If True, only the output layer learns: the encoder keeps the
@@ -716,6 +719,12 @@ class AutoencoderClassifier(ClassifierMixin, _BaseFineTuning):
     distorts its features (the "linear probe, then fine-tune" recipe of
     Kumar et al., 2022). On MNIST with 1,000 labels this start gave 0.912
     accuracy after fine-tuning against 0.880 for a head started at zero.
+    With ``dropout``, the probe is fitted under the L2 penalty that
+    dropping code units adds to the head's loss (Wager et al., 2013). With
+    ``pretrain=False`` there is no probe and no rescaling: the network is
+    the plain one of :class:`~sklearn.neural_network.MLPClassifier`, every
+    layer at PyTorch's default start (see the fine-tuning page of the
+    documentation for what rescaling a random code cost).
     ``predict_proba``, ``predict_log_proba`` and ``decision_function``
     are computed in float64 from a float64 copy of the network, so a row's
     result does not depend on the rows predicted with it. ``fit`` has no
@@ -733,6 +742,9 @@ class AutoencoderClassifier(ClassifierMixin, _BaseFineTuning):
 
     Kumar, A. et al. (2022). Fine-tuning can distort pretrained features and
     underperform out-of-distribution. ICLR.
+
+    Wager, S., Wang, S. and Liang, P. (2013). Dropout training as adaptive
+    regularization. NeurIPS.
 
     Srivastava, N. et al. (2014). Dropout: a simple way to prevent neural
     networks from overfitting. Journal of Machine Learning Research, 15.
@@ -1034,7 +1046,12 @@ class AutoencoderRegressor(RegressorMixin, _BaseFineTuning):
     The output layer reads the code centred and scaled over the rows of
     ``X`` and starts as a ridge regression (``alpha=1``) of the targets on
     those codes, a linear probe, so fine-tuning starts where "frozen code +
-    ridge" ends (see :class:`AutoencoderClassifier`). The loss is the
+    ridge" ends (see :class:`AutoencoderClassifier`). With ``dropout``, the
+    ridge adds to each weight the penalty that dropping its code unit adds
+    to the expected squared error, ``dropout / (1 - dropout)`` times the
+    unit's sum of squares, so the head starts at that loss's minimum. With
+    ``pretrain=False`` the head starts at random and reads the code as it
+    is, as in :class:`~sklearn.neural_network.MLPRegressor`. The loss is the
     squared error averaged over the targets, on the targets' own scale:
     scale targets of very different sizes (for
     example with :class:`~sklearn.compose.TransformedTargetRegressor`).

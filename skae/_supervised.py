@@ -408,10 +408,9 @@ class _BaseFineTuning(PersistenceMixin, BaseEstimator, metaclass=ABCMeta):
         over the training rows: exactly for the squared error, to second
         order (and bounded with the curvature at its largest) for the
         log-loss (Wager et al., 2013). The probe is fitted under that
-        penalty, added to its own, by rescaling each unit; on MNIST a probe
-        fitted without it gave a first epoch's loss of 7.4 and 6 % test
-        error after six epochs from scratch, against 2.3 % for the same
-        network with its head at random.
+        penalty, added to its own, by rescaling each unit; on MNIST, with
+        dropout 0.5, a probe fitted to the clean codes gave the pretrained
+        network a first epoch's mean loss of 8.5.
         """
         if not self.dropout:
             return self._probe(Z, y_train)

@@ -94,7 +94,9 @@ def test_named_regularizers_are_searchable_clonable_and_saved(X):
 
 
 def test_corruptions_apply_in_order_in_training_only(X):
-    est = fit(Autoencoder(**SETTINGS, regularizers=[("plus", PlusOne()), ("double", Double())]), X)
+    est = fit(
+        Autoencoder(**SETTINGS, regularizers=[("plus", PlusOne()), ("double", Double())]), X
+    )
     module = est.net_.module_
     batch = torch.zeros(2, X.shape[1])
     assert torch.equal(module.train()(batch)["input"], torch.full_like(batch, 2.0))
@@ -125,14 +127,8 @@ def test_a_family_and_a_user_regularizer_combine(X):
         ([("scaler", object())], "expected a skae.Corruption, skae.Penalty or skae.Constraint"),
         ([("energy", CodeEnergy(weight=-1.0))], "weight"),
     ],
-    ids=[
-        "bare object",
-        "repeated name",
-        "parameter name",
-        "double underscore",
-        "wrong type",
-        "negative weight",
-    ],
+    ids=["bare object", "repeated name", "parameter name", "double underscore", "wrong type",
+         "negative weight"],
 )
 def test_bad_regularizers_are_clear_errors(X, regularizers, message):
     with pytest.raises(ValueError, match=message):

@@ -50,6 +50,8 @@ Examples
         --labels 100 1000 all --seeds 1 --pretrain-epochs 3 --all-epochs 3   # a quick probe
     python benchmarks/fine_tuning.py --datasets mnist --labels all --seeds 1 \\
         --methods fine-tuned --set alpha=1e-4   # one fine-tuning parameter changed
+    python benchmarks/fine_tuning.py --datasets mnist --labels all --seeds 1 \\
+        --family DenoisingAutoencoder           # a stacked denoising autoencoder
 """
 
 import argparse
@@ -91,6 +93,8 @@ METHODS = [
     "PCA + SVC",
     "LabelSpreading",
 ]
+# The autoencoders --family can pretrain: those whose parameters take the recipes.
+FAMILIES = ["Autoencoder", "DenoisingAutoencoder"]
 PUBLISHED_MNIST = {"pretrained 784-500-500-2000-10": 1.2, "SVM": 1.4, "random initialisation": 1.6}
 
 # The paper's classification network, 784-500-500-2000, as an autoencoder:
@@ -179,9 +183,10 @@ class Run:
         self.rows = []
 
     def autoencoder(self, seed):
-        from skae import Autoencoder
+        import skae
 
-        return Autoencoder(**self.recipe["autoencoder"], random_state=seed, device=self.args.device)
+        family = getattr(skae, self.args.family)
+        return family(**self.recipe["autoencoder"], random_state=seed, device=self.args.device)
 
     def classifier(self, autoencoder, n_labels, seed, **params):
         from skae import AutoencoderClassifier
@@ -421,6 +426,13 @@ def parse_args(argv=None):
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=METHODS)
     parser.add_argument("--n-train", type=int, default=None, help="first N training rows")
     parser.add_argument("--n-test", type=int, default=None, help="first N test rows")
+    parser.add_argument(
+        "--family",
+        choices=FAMILIES,
+        default="Autoencoder",
+        help="the autoencoder pretrained with the dataset's recipe; DenoisingAutoencoder "
+        "with pretraining='greedy' is a stacked denoising autoencoder (Vincent et al., 2010)",
+    )
     parser.add_argument("--pretrain-epochs", type=int, default=None, help="override max_iter")
     parser.add_argument(
         "--all-epochs", type=int, default=None, help="override the many-label fine-tuning epochs"

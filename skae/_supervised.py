@@ -410,7 +410,8 @@ class _BaseFineTuning(PersistenceMixin, BaseEstimator, metaclass=ABCMeta):
         log-loss (Wager et al., 2013). The probe is fitted under that
         penalty, added to its own, by rescaling each unit; on MNIST, with
         dropout 0.5, a probe fitted to the clean codes gave the pretrained
-        network a first epoch's mean loss of 8.5.
+        network a first epoch's mean loss of 4.9 to 8.5, against 0.65 for
+        this probe.
         """
         if not self.dropout:
             return self._probe(Z, y_train)
@@ -534,9 +535,11 @@ _SHARED_PARAMETERS = {
         regularises a wide network trained on many labels and slows its
         convergence (raise ``max_iter`` with it). On all 60,000 MNIST
         labels, ``dropout=0.5`` with ``input_dropout=0.2`` and 120 epochs
-        gave the pretrained 784-500-500-2000 network 1.41 % test error,
-        against 1.62 % without dropout and 40 epochs (see the fine-tuning
-        page of the documentation).""",
+        gave the pretrained 784-500-500-2000 network 1.44 % test error
+        (1.62 % without dropout and 40 epochs) and the same network from
+        scratch 1.20 %: features pretrained without dropout do not survive
+        it, and fine-tuning relearns them (see the fine-tuning page of the
+        documentation).""",
     "input_dropout": """\
     input_dropout : float, default=0.0
         Probability of zeroing each feature of the labelled rows at every

@@ -37,7 +37,9 @@ Salakhutdinov (2006), 784-500-500-2000-10, whose pretrained version reached
 initialisation, 1.4% for an SVM, in the same paper).
 
 Writes ``fine_tuning_<dataset>.md`` / ``.csv`` / ``.png`` (accuracy against
-the number of labels) under ``--output-dir``. Every script of this folder
+the number of labels) under ``--output-dir``, ``_subset`` added to the name
+with ``--n-train`` or ``--n-test``, and ``_denoising`` with ``--family
+DenoisingAutoencoder``. Every script of this folder
 calls ``torch.set_num_threads(--threads)``, 1 by default.
 
 Examples
@@ -93,8 +95,10 @@ METHODS = [
     "PCA + SVC",
     "LabelSpreading",
 ]
-# The autoencoders --family can pretrain: those whose parameters take the recipes.
-FAMILIES = ["Autoencoder", "DenoisingAutoencoder"]
+# The autoencoders --family can pretrain (those whose parameters take the
+# recipes), and what each adds to the names of the files written.
+FAMILY_SUFFIXES = {"Autoencoder": "", "DenoisingAutoencoder": "_denoising"}
+FAMILIES = list(FAMILY_SUFFIXES)
 PUBLISHED_MNIST = {"pretrained 784-500-500-2000-10": 1.2, "SVM": 1.4, "random initialisation": 1.6}
 
 # The paper's classification network, 784-500-500-2000, as an autoencoder:
@@ -489,6 +493,7 @@ def main(argv=None):
         rows = Run(name, (X_train, y_train, X_test, y_test), args).run()
         elapsed = time.perf_counter() - start
         suffix = "" if args.n_train is None and args.n_test is None else "_subset"
+        suffix += FAMILY_SUFFIXES[args.family]
         stem = out / f"fine_tuning_{name}{suffix}"
         text = markdown(name, rows, args, machine, elapsed, len(X_train), len(X_test))
         print()

@@ -54,6 +54,8 @@ Examples
         --methods fine-tuned --set alpha=1e-4   # one fine-tuning parameter changed
     python benchmarks/fine_tuning.py --datasets mnist --labels all --seeds 1 \\
         --family DenoisingAutoencoder           # a stacked denoising autoencoder
+    python benchmarks/fine_tuning.py --datasets mnist --labels all --seeds 1 \\
+        --family DenoisingAutoencoder --pretrain-set noise_level=0.5   # at 50% masking
 """
 
 import argparse
@@ -182,6 +184,7 @@ class Run:
         self.recipe["autoencoder"] = {**self.recipe["autoencoder"]}
         if args.pretrain_epochs is not None:
             self.recipe["autoencoder"]["max_iter"] = args.pretrain_epochs
+        self.recipe["autoencoder"].update(args.pretrain_extra)
         if args.all_epochs is not None:
             self.recipe["many"] = {**self.recipe["many"], "max_iter": args.all_epochs}
         self.rows = []
@@ -452,10 +455,19 @@ def parse_args(argv=None):
         dest="extra",
         help="fine-tuning parameters of the two network methods, key=value (probes only)",
     )
+    parser.add_argument(
+        "--pretrain-set",
+        nargs="*",
+        default=[],
+        dest="pretrain_extra",
+        help="parameters of the pretrained autoencoder, key=value, over the recipe's "
+        "(for instance noise_level=0.5 with --family DenoisingAutoencoder)",
+    )
     parser.add_argument("--output-dir", default=str(Path(__file__).resolve().parent / "results"))
     parser.add_argument("--no-figures", action="store_true")
     args = parser.parse_args(argv)
     args.extra = parameters_from_pairs(args.extra)
+    args.pretrain_extra = parameters_from_pairs(args.pretrain_extra)
     args.argv = list(sys.argv[1:] if argv is None else argv)
     for label in args.labels:
         if label != "all" and not label.isdigit():

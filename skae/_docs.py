@@ -111,7 +111,7 @@ default="identity"
         held-out rows rarely showed a win, and its network had seen fewer
         rows than the PCA it replaced. Such a fit trains about 20 networks
         (seconds each for an MLP on small data; for a convolutional one on
-        100 images of 28 x 28, one to two minutes of CPU in all). It keeps
+        100 images of 28 x 28, 1.5 to 2.5 minutes of CPU in all). It keeps
         the network from reconstructing held-out rows worse than PCA on
         small data, where a randomly started one overfits, without
         giving up the data on which only a random start gets ahead of PCA

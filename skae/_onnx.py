@@ -403,16 +403,20 @@ class _Graph:
 
     def conv_encoder(self, encoder, x):
         h = self.reshape(x, encoder.image_shape)
-        h = self.module(encoder.convs, h)
-        h = self.module(encoder.dense, self.node("Flatten", [h], axis=1))
+        h = self.node("Flatten", [self.module(encoder.convs, h)], axis=1)
+        if encoder.pixel_path:
+            h = self.node("Concat", [h, x], axis=1)
+        h = self.module(encoder.dense, h)
         return self.module(encoder.code_activation, self.linear(encoder.code, h))
 
     def conv_decoder(self, decoder, z):
-        h = self.module(decoder.dense, z)
-        h = self.module(decoder.linear_activation, self.linear(decoder.linear, h))
+        dense = self.module(decoder.dense, z)
+        h = self.module(decoder.linear_activation, self.linear(decoder.linear, dense))
         h = self.reshape(h, decoder.start_shape)
-        h = self.module(decoder.stages, h)
-        return self.node("Flatten", [h], axis=1)
+        h = self.node("Flatten", [self.module(decoder.stages, h)], axis=1)
+        if decoder.pixels is not None:
+            h = self.node("Add", [h, self.linear(decoder.pixels, dense)])
+        return h
 
     def _conv_attributes(self, conv):
         if conv.padding_mode != "zeros" or isinstance(conv.padding, str):

@@ -63,8 +63,11 @@ def test_auto_channels_use_one_stage_on_small_images(image_shape, n_features, ch
 
 
 def test_dense_layers_sit_between_the_feature_maps_and_the_code():
-    conv = ConvolutionalArchitecture((8, 8), channels=(4, 8), dense_layer_sizes=(12, 6))
+    conv = ConvolutionalArchitecture(
+        (8, 8), channels=(4, 8), dense_layer_sizes=(12, 6), pixel_path=False
+    )
     encoder, decoder = conv.build(64, 3, "identity")
+    assert decoder.pixels is None
     widths = [(m.in_features, m.out_features) for m in encoder.dense if hasattr(m, "in_features")]
     assert widths == [(32, 12), (12, 6)]  # 8 channels of 2 x 2, then the dense layers
     assert (encoder.code.in_features, encoder.code.out_features) == (6, 3)
@@ -81,6 +84,39 @@ def test_dense_layers_sit_between_the_feature_maps_and_the_code():
     assert encoder.code.in_features == 32 and decoder.linear.in_features == 3
     h = encoder.convs(x.reshape(5, 1, 8, 8)).flatten(1)
     torch.testing.assert_close(encoder(x), encoder.code(h))
+
+
+def test_the_pixel_path_puts_an_mlp_of_the_same_widths_beside_the_convolutions():
+    conv = ConvolutionalArchitecture((8, 8), channels=(4, 8), dense_layer_sizes=(12,))
+    assert conv.get_params()["pixel_path"] is True  # the default
+    encoder, decoder = conv.build(64, 3, "identity")
+    first = encoder.dense[0]
+    assert (first.in_features, first.out_features) == (32 + 64, 12)  # feature maps, then pixels
+    assert (decoder.pixels.in_features, decoder.pixels.out_features) == (12, 64)
+    x = torch.rand(5, 64)
+    h = encoder.convs(x.reshape(5, 1, 8, 8)).flatten(1)
+    torch.testing.assert_close(encoder(x), encoder.code(encoder.dense(torch.cat([h, x], dim=1))))
+    z = torch.randn(5, 3)
+    dense = decoder.dense(z)
+    maps = decoder.linear_activation(decoder.linear(dense)).reshape(5, *decoder.start_shape)
+    torch.testing.assert_close(decoder(z), decoder.stages(maps).flatten(1) + decoder.pixels(dense))
+    # With the weights that read the feature maps and the upsampling stages'
+    # output zeroed, what is left is exactly the MLP 64-12-3-12-64.
+    with torch.no_grad():
+        first.weight[:, :32] = 0
+        decoder.stages[-1].weight.zero_()
+        decoder.stages[-1].bias.zero_()
+    relu = torch.nn.functional.relu
+    mlp_code = relu(x @ first.weight[:, 32:].T + first.bias) @ encoder.code.weight.T
+    torch.testing.assert_close(encoder(x), mlp_code + encoder.code.bias)
+    mlp_out = decoder.pixels(relu(decoder.dense[0](z)))
+    torch.testing.assert_close(decoder(z), mlp_out)
+    # Without fully connected layers there is no path to add.
+    encoder, decoder = ConvolutionalArchitecture((8, 8), channels=(4,), dense_layer_sizes=()).build(
+        64, 3, "identity"
+    )
+    assert not encoder.pixel_path and decoder.pixels is None
+    assert encoder.code.in_features == 4 * 4 * 4
 
 
 def test_rows_without_an_image_shape_are_one_dimensional_signals():
@@ -104,6 +140,7 @@ def test_rows_without_an_image_shape_are_one_dimensional_signals():
         ({"image_shape": (8, 8), "kernel_size": 4}, "odd"),
         ({"image_shape": (8, 8), "activation": "gelu"}, "activation"),
         ({"image_shape": (8, 8), "upsampling": "pixelshuffle"}, "upsampling"),
+        ({"image_shape": (8, 8), "pixel_path": "yes"}, "pixel_path"),
     ],
 )
 def test_bad_settings_fail_fit_with_a_clear_message(digits, params, match):

@@ -1,5 +1,6 @@
 """Convolutional encoders and decoders for flattened image rows."""
 
+import torch
 from torch import nn
 
 from ._init import make_activation
@@ -65,6 +66,11 @@ class ConvEncoder(nn.Module):
     dense_layer_sizes : tuple of int, default=()
         Widths of the fully connected layers between the flattened feature
         maps and the code, outermost first.
+    pixel_path : bool, default=False
+        If True (and there are fully connected layers), the first of them
+        reads the input pixels beside the flattened feature maps, so the
+        encoder holds an MLP of the same widths as well as the
+        convolutions.
 
     Notes
     -----
@@ -81,6 +87,8 @@ class ConvEncoder(nn.Module):
     Linear(in_features=32, out_features=2, bias=True)
     >>> ConvEncoder((1, 8, 8), (4, 8), 2, dense_layer_sizes=(16,)).code
     Linear(in_features=16, out_features=2, bias=True)
+    >>> ConvEncoder((1, 8, 8), (4, 8), 2, dense_layer_sizes=(16,), pixel_path=True).dense[0]
+    Linear(in_features=96, out_features=16, bias=True)
     """
 
     def __init__(
@@ -92,10 +100,14 @@ class ConvEncoder(nn.Module):
         activation="relu",
         code_activation="identity",
         dense_layer_sizes=(),
+        pixel_path=False,
     ):
         super().__init__()
         self.image_shape = tuple(int(s) for s in image_shape)
         in_channels, height, width = self.image_shape
+        # Without a fully connected layer, a pixel path would be a second linear
+        # map to the code: nothing the feature maps' one cannot absorb.
+        self.pixel_path = bool(pixel_path) and len(dense_layer_sizes) > 0
         layers = []
         for out_channels in channels:
             layers.append(
@@ -107,14 +119,17 @@ class ConvEncoder(nn.Module):
             in_channels = out_channels
         self.convs = nn.Sequential(*layers)
         h, w = conv_output_sizes(height, width, len(channels))[-1]
-        widths = [in_channels * h * w, *(int(d) for d in dense_layer_sizes)]
+        n_pixels = self.image_shape[0] * height * width if self.pixel_path else 0
+        widths = [in_channels * h * w + n_pixels, *(int(d) for d in dense_layer_sizes)]
         self.dense = _dense_stack(widths, activation)
         self.code = nn.Linear(widths[-1], n_components)
         self.code_activation = make_activation(code_activation)
 
     def forward(self, x):
-        h = self.convs(x.reshape(x.shape[0], *self.image_shape))
-        return self.code_activation(self.code(self.dense(h.flatten(1))))
+        h = self.convs(x.reshape(x.shape[0], *self.image_shape)).flatten(1)
+        if self.pixel_path:
+            h = torch.cat([h, x.flatten(1)], dim=1)
+        return self.code_activation(self.code(self.dense(h)))
 
 
 class _Resize(nn.Module):
@@ -161,6 +176,11 @@ class ConvDecoder(nn.Module):
         The encoder's fully connected widths, outermost first; mirrored
         here, between the code and the layer that makes the first feature
         maps (``linear``).
+    pixel_path : bool, default=False
+        If True (and there are fully connected layers), the last of them
+        also maps straight to the output pixels (``pixels``), added to what
+        the upsampling stages make: the decoder holds an MLP of the same
+        widths as well as the convolutions.
 
     Notes
     -----
@@ -181,6 +201,8 @@ class ConvDecoder(nn.Module):
     >>> transposed = ConvDecoder((1, 7, 9), (4, 8), 2, upsampling="transposed")
     >>> transposed(torch.zeros(5, 2)).shape
     torch.Size([5, 63])
+    >>> ConvDecoder((1, 7, 9), (4, 8), 2, dense_layer_sizes=(16,), pixel_path=True).pixels
+    Linear(in_features=16, out_features=63, bias=True)
     """
 
     def __init__(
@@ -192,6 +214,7 @@ class ConvDecoder(nn.Module):
         activation="relu",
         upsampling="nearest",
         dense_layer_sizes=(),
+        pixel_path=False,
     ):
         super().__init__()
         if upsampling not in ("nearest", "bilinear", "transposed"):
@@ -207,6 +230,11 @@ class ConvDecoder(nn.Module):
         self.dense = _dense_stack(widths, activation)
         self.linear = nn.Linear(widths[-1], channels[-1] * sizes[-1][0] * sizes[-1][1])
         self.linear_activation = make_activation(activation)
+        self.pixels = (
+            nn.Linear(widths[-1], image_channels * height * width)
+            if pixel_path and len(widths) > 1
+            else None
+        )
         outs = [*reversed(channels[:-1]), image_channels]
         targets = list(reversed(sizes[:-1]))
         layers = []
@@ -236,6 +264,9 @@ class ConvDecoder(nn.Module):
         self.stages = nn.Sequential(*layers)
 
     def forward(self, code):
-        h = self.linear_activation(self.linear(self.dense(code)))
-        h = self.stages(h.reshape(code.shape[0], *self.start_shape))
-        return h.flatten(1)
+        dense = self.dense(code)
+        h = self.linear_activation(self.linear(dense))
+        h = self.stages(h.reshape(code.shape[0], *self.start_shape)).flatten(1)
+        if self.pixels is not None:
+            h = h + self.pixels(dense)
+        return h

@@ -110,7 +110,7 @@ class ConvolutionalArchitecture(BaseEstimator):
         transposed convolution. Interpolation cannot produce checkerboard
         artefacts, but its convolution runs at the output's resolution: about
         four times the decoder arithmetic of ``"transposed"`` (on
-        Fashion-MNIST, 2.5 times the fit time; see
+        Fashion-MNIST, 1.9 times the fit time; see
         ``benchmarks/conv_denoising.py``).
 
     See Also

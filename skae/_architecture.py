@@ -153,18 +153,18 @@ class ConvolutionalArchitecture(BaseEstimator):
         *,
         channels="auto",
         dense_layer_sizes=(512,),
+        pixel_path=True,
         kernel_size=3,
         activation="relu",
         upsampling="nearest",
-        pixel_path=True,
     ):
         self.image_shape = image_shape
         self.channels = channels
         self.dense_layer_sizes = dense_layer_sizes
+        self.pixel_path = pixel_path
         self.kernel_size = kernel_size
         self.activation = activation
         self.upsampling = upsampling
-        self.pixel_path = pixel_path
 
     def image_shape_for(self, n_features):
         """Return the ``(channels, height, width)`` of rows with ``n_features`` features.

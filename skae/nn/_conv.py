@@ -107,7 +107,7 @@ class ConvEncoder(nn.Module):
         in_channels, height, width = self.image_shape
         # Without a fully connected layer, a pixel path would be a second linear
         # map to the code: nothing the feature maps' one cannot absorb.
-        self.pixel_path = bool(pixel_path) and len(dense_layer_sizes) > 0
+        self.pixel_path = bool(pixel_path and dense_layer_sizes)
         layers = []
         for out_channels in channels:
             layers.append(
@@ -232,7 +232,7 @@ class ConvDecoder(nn.Module):
         self.linear_activation = make_activation(activation)
         self.pixels = (
             nn.Linear(widths[-1], image_channels * height * width)
-            if pixel_path and len(widths) > 1
+            if pixel_path and dense_layer_sizes
             else None
         )
         outs = [*reversed(channels[:-1]), image_channels]

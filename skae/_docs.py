@@ -104,14 +104,15 @@ default="identity"
         than 10,000 rows (where fits are cheap and the start decides the
         solution) whatever it gained; the random-start network is kept if
         it beats PCA, and any network kept from the PCA start, in the same
-        way. Where the held-out split of a deep network has fewer than 30
-        rows (100 to 299 rows with the default ``validation_fraction``),
+        way. Where the held-out split of a deep network has fewer than 50
+        rows (100 to 499 rows with the default ``validation_fraction``),
         that decision is taken on every held-out fold of the rows, and the
-        network that wins is trained again on every row: one split's 10
-        held-out rows rarely showed a win, and its network had seen fewer
-        rows than the PCA it replaced. Such a fit trains about 20 networks
-        (seconds each for an MLP on small data; for a convolutional one on
-        100 images of 28 x 28, 1.5 to 2.5 minutes of CPU in all). It keeps
+        network that wins is trained again on every row: one split's 10 or
+        30 held-out rows missed wins and chose the worse of two starts, and
+        its network had seen fewer rows than the PCA it replaced. Such a
+        fit trains about 20 networks (seconds each for an MLP on small
+        data; for a convolutional one on 100 to 300 images of 28 x 28, 1.5
+        to 7 minutes of CPU in all). It keeps
         the network from reconstructing held-out rows worse than PCA on
         small data, where a randomly started one overfits, without
         giving up the data on which only a random start gets ahead of PCA

@@ -119,7 +119,7 @@ def test_a_pca_start_that_gains_nothing_is_trained_again_from_a_random_start(mon
     # On these rows the PCA start's non-linear branch does not open before
     # early stopping ends it, while the network from a random start beats PCA
     # on the held-out rows: the fit keeps the network init="random" trains.
-    # One split decides, as from 300 rows up (200 rows hold out only 20).
+    # One split decides, as from 500 rows up (200 rows hold out only 20).
     monkeypatch.setattr(_training, "_MIN_HELD_OUT_ROWS", 0)
     X = StandardScaler().fit_transform(load_breast_cancer().data)[:200]
     params = dict(n_components=2, hidden_layer_sizes=(64,), random_state=0)
@@ -154,9 +154,9 @@ def test_on_small_data_a_random_start_replaces_a_pca_start_it_beats():
 
 
 def test_a_random_start_within_noise_of_the_pca_start_does_not_replace_it(digits):
-    # On 300 digits with 2 components both starts beat PCA and the random
+    # On 500 digits with 2 components both starts beat PCA and the random
     # start is not ahead of the PCA start beyond noise: the PCA start stays.
-    X = digits[0][:300]
+    X = digits[0][:500]
     params = dict(n_components=2, random_state=0)
     auto = Autoencoder(**params).fit(X)
     from_pca = Autoencoder(init="pca", **params).fit(X)
@@ -278,8 +278,8 @@ def test_a_convolutional_network_on_small_data_is_trained_from_both_starts(digit
     # As an MLP: below _BOTH_STARTS_MAX_ROWS the random start is trained too
     # whatever the PCA start gained (on 1,000 MNIST images with 10
     # components it reached 0.73 times PCA's test error, the PCA start 0.83),
-    # and the fit is that of the start it keeps.
-    X = digits[0][:300]
+    # and the fit is that of the start it keeps. 500 rows: one split decides.
+    X = digits[0][:500]
     conv = ConvolutionalArchitecture(image_shape=(8, 8), channels=(4, 8))
     params = dict(n_components=2, architecture=conv, max_iter=30, random_state=0)
     CountTrainings.started.clear()

@@ -32,7 +32,8 @@ ESTIMATORS = pytest.mark.parametrize("Estimator", ESTIMATOR_CLASSES, ids=lambda 
 
 @pytest.fixture(scope="module")
 def X():
-    return load_digits().data[:300] / 16
+    # 500 rows hold out 50: one split decides whether a network beats PCA.
+    return load_digits().data[:500] / 16
 
 
 def fast(Estimator, **params):
@@ -339,10 +340,10 @@ def test_early_stopping_holds_out_rows_and_restores_best_weights(X):
     assert est.n_iter_ < 300
     assert len(est.validation_scores_) == est.n_iter_
     assert est.best_validation_score_ == max(est.validation_scores_)
-    # 30 of the 300 rows are held out: 270 train rows make two batches of 200.
-    assert est.net_.history[-1, "train_batch_count"] == 2
+    # 50 of the 500 rows are held out: 450 train rows make three batches of 200.
+    assert est.net_.history[-1, "train_batch_count"] == 3
     valid_rows = dict(est.net_.callbacks_)["KeepValidationRows"].rows_
-    assert valid_rows.shape == (30, X.shape[1])
+    assert valid_rows.shape == (50, X.shape[1])
     # Stopped three epochs after the best one, whose weights were restored.
     best_epoch = int(np.argmax(est.validation_scores_))
     assert best_epoch == est.n_iter_ - 4
@@ -425,8 +426,8 @@ def test_training_batches_run_in_train_mode_and_validation_batches_in_eval_mode(
         **FAST | {"early_stopping": True, "batch_size": 100, "callbacks": [RecordModes()]}
     ).fit(X)
     modes = dict(est.net_.callbacks_)["RecordModes"].modes_
-    # 270 training rows in 3 batches and 30 validation rows in 1, for 3 epochs.
-    epoch = [(True, True)] * 3 + [(False, False)]
+    # 450 training rows in 5 batches and 50 validation rows in 1, for 3 epochs.
+    epoch = [(True, True)] * 5 + [(False, False)]
     assert modes == epoch * 3
 
 
@@ -496,8 +497,9 @@ def test_pipeline_grid_search_with_pca_and_autoencoder_in_one_grid():
 
 
 def test_unsupervised_grid_search_selects_by_reconstruction(X):
-    # With 150 rows a fold, each epoch is one Adam step.
-    search = GridSearchCV(Autoencoder(**FAST | {"max_iter": 200}), {"n_components": [1, 16]}, cv=2)
+    # With 250 rows a fold, each epoch is two Adam steps; one training per fit.
+    params = FAST | {"max_iter": 200, "early_stopping": False}
+    search = GridSearchCV(Autoencoder(**params), {"n_components": [1, 16]}, cv=2)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         search.fit(X)
@@ -505,7 +507,7 @@ def test_unsupervised_grid_search_selects_by_reconstruction(X):
 
 
 def test_knn_on_codes_in_a_pipeline(X):
-    y = load_digits().target[:300]
+    y = load_digits().target[: len(X)]
     pipe = Pipeline(
         [("ae", Autoencoder(**FAST | {"n_components": 8})), ("knn", KNeighborsClassifier())]
     )

@@ -280,7 +280,10 @@ def test_grid_search_with_a_scorer_on_labelled_outliers(digits):
     train, _, flipped = digits
     X = np.vstack([train[:300], flipped])
     y = np.r_[np.ones(300, dtype=int), -np.ones(len(flipped), dtype=int)]  # -1 = outlier
-    autoencoder = DenoisingAutoencoder(n_components=8, max_iter=30, device="cpu")
+    # One training per fit (no early stopping's decisions): the search is the point.
+    autoencoder = DenoisingAutoencoder(
+        n_components=8, max_iter=30, early_stopping=False, device="cpu"
+    )
     pipe = make_pipeline(StandardScaler(), AutoencoderOutlierDetector(autoencoder, random_state=0))
     cv = StratifiedKFold(3, shuffle=True, random_state=0)
     search = GridSearchCV(

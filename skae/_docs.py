@@ -112,7 +112,7 @@ default="identity"
         its network had seen fewer rows than the PCA it replaced. Such a
         fit trains about 20 networks (seconds each for an MLP on small
         data; for a convolutional one on 100 to 300 images of 28 x 28, 1.5
-        to 7 minutes of CPU in all). It keeps
+        to 8 minutes of CPU in all). It keeps
         the network from reconstructing held-out rows worse than PCA on
         small data, where a randomly started one overfits, without
         giving up the data on which only a random start gets ahead of PCA

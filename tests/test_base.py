@@ -478,13 +478,15 @@ def test_autoencoder_score_samples_is_minus_the_row_mse(X):
 
 
 def test_pipeline_grid_search_with_pca_and_autoencoder_in_one_grid():
-    # 500 rows a fold: three Adam steps an epoch.
+    # 500 rows a fold: three Adam steps an epoch, and one training a fit
+    # (with held-out rows, both starts would be trained).
     X, y = load_digits(return_X_y=True)
     X, y = X[:1000], y[:1000]
     pipe = Pipeline([("scale", MinMaxScaler()), ("ae", PCA()), ("svm", SVC())])
+    ae = Autoencoder(max_iter=40, early_stopping=False, random_state=0)
     grid = [
         {"ae": [PCA()], "ae__n_components": [5, 10]},
-        {"ae": [Autoencoder(max_iter=100, random_state=0)], "ae__n_components": [5, 10]},
+        {"ae": [ae], "ae__n_components": [5, 10]},
     ]
     search = GridSearchCV(pipe, grid, cv=2, n_jobs=2)
     with warnings.catch_warnings():

@@ -115,17 +115,44 @@ def test_a_deep_network_ahead_of_pca_only_within_noise_ends_as_pca(digits):
     )
 
 
+def kept_start(ae):
+    """The ``init`` that trains the start a fitted ``init="auto"`` estimator kept."""
+    return "random" if ae._fitted_with.init == "random" else "pca"
+
+
+def on_every_row(ae, X, **params):
+    """The network ``ae`` kept on one held-out split, trained alone on every row of ``X``.
+
+    From the start it kept, for the best epoch count of that split, without
+    held-out rows: what a fit of up to ``_REFIT_MAX_ROWS`` rows ends with.
+    """
+    epochs = dict(ae.net_.callbacks_)["early_stopping"].best_epoch_
+    return Autoencoder(
+        **{**params, "max_iter": epochs}, init=kept_start(ae), early_stopping=False
+    ).fit(X)
+
+
+def assert_kept(auto, alone, X, params):
+    """``auto`` kept the network ``alone`` trained on its split, then trained it on every row."""
+    np.testing.assert_array_equal(
+        auto.net_.history[:, "valid_loss"], alone.net_.history[:, "valid_loss"]
+    )
+    np.testing.assert_array_equal(auto.transform(X), on_every_row(auto, X, **params).transform(X))
+
+
 def test_a_pca_start_that_gains_nothing_is_trained_again_from_a_random_start(monkeypatch):
     # On these rows the PCA start's non-linear branch does not open before
     # early stopping ends it, while the network from a random start beats PCA
-    # on the held-out rows: the fit keeps the network init="random" trains.
-    # One split decides, as from 500 rows up (200 rows hold out only 20).
+    # on the held-out rows: the fit keeps the network init="random" trains,
+    # trained again on every row. One split decides, as from 500 rows up
+    # (200 rows hold out only 20).
     monkeypatch.setattr(_training, "_MIN_HELD_OUT_ROWS", 0)
     X = StandardScaler().fit_transform(load_breast_cancer().data)[:200]
     params = dict(n_components=2, hidden_layer_sizes=(64,), random_state=0)
     auto = Autoencoder(**params).fit(X)
     at_random = Autoencoder(init="random", **params).fit(X)
-    np.testing.assert_array_equal(auto.transform(X), at_random.transform(X))
+    assert kept_start(auto) == "random"
+    assert_kept(auto, at_random, X, params)
     assert auto.validation_mse_ < auto.pca_validation_mse_
     restored = pickle.loads(pickle.dumps(auto))
     np.testing.assert_array_equal(restored.transform(X), auto.transform(X))
@@ -149,7 +176,8 @@ def test_on_small_data_a_random_start_replaces_a_pca_start_it_beats():
     assert from_pca.validation_mse_ < from_pca.pca_validation_mse_
     auto = Autoencoder(**params).fit(X)
     at_random = Autoencoder(init="random", **params).fit(X)
-    np.testing.assert_array_equal(auto.transform(X), at_random.transform(X))
+    assert kept_start(auto) == "random"
+    assert_kept(auto, at_random, X, params)
     assert auto.validation_mse_ < 0.5 * from_pca.validation_mse_
 
 
@@ -160,13 +188,29 @@ def test_a_random_start_within_noise_of_the_pca_start_does_not_replace_it(digits
     params = dict(n_components=2, random_state=0)
     auto = Autoencoder(**params).fit(X)
     from_pca = Autoencoder(init="pca", **params).fit(X)
-    np.testing.assert_array_equal(auto.transform(X), from_pca.transform(X))
+    assert kept_start(auto) == "pca"
+    assert_kept(auto, from_pca, X, params)
     assert auto.validation_mse_ < auto.pca_validation_mse_
 
 
 def test_from_both_starts_only_below_the_row_limit(monkeypatch):
     # Above the limit a PCA start that gained something is not trained again.
     monkeypatch.setattr(_training, "_BOTH_STARTS_MAX_ROWS", 500)
+    X = s_curve_in_ten_dimensions()
+    params = dict(n_components=2, random_state=0)
+    CountTrainings.started.clear()
+    auto = Autoencoder(**params, callbacks=[CountTrainings()]).fit(X)
+    assert len(CountTrainings.started) == 2  # the PCA start, then on every row
+    from_pca = Autoencoder(init="pca", **params).fit(X)
+    assert kept_start(auto) == "pca"
+    assert_kept(auto, from_pca, X, params)
+
+
+def test_above_the_refit_limit_the_network_of_the_split_is_kept(monkeypatch):
+    # Above _REFIT_MAX_ROWS the network kept on the held-out split is the
+    # fit's: nothing is trained on every row.
+    monkeypatch.setattr(_training, "_BOTH_STARTS_MAX_ROWS", 500)
+    monkeypatch.setattr(_training, "_REFIT_MAX_ROWS", 500)
     X = s_curve_in_ten_dimensions()
     auto = Autoencoder(n_components=2, random_state=0).fit(X)
     from_pca = Autoencoder(n_components=2, init="pca", random_state=0).fit(X)
@@ -191,12 +235,12 @@ class InterruptAtEpoch(Callback):
 
 
 def test_an_interrupted_fit_is_not_trained_again_from_a_random_start(monkeypatch):
-    monkeypatch.setattr(_training, "_MIN_HELD_OUT_ROWS", 0)  # one split: two trainings
+    monkeypatch.setattr(_training, "_MIN_HELD_OUT_ROWS", 0)  # one split
     X = StandardScaler().fit_transform(load_breast_cancer().data)[:200]
     params = dict(n_components=2, hidden_layer_sizes=(64,), random_state=0)
     CountTrainings.started.clear()
     Autoencoder(**params, callbacks=[CountTrainings()]).fit(X)
-    assert len(CountTrainings.started) == 2  # the PCA start, then the random one
+    assert len(CountTrainings.started) == 3  # the PCA start, the random one, on every row
     CountTrainings.started.clear()
     ae = Autoencoder(**params, callbacks=[CountTrainings(), InterruptAtEpoch()]).fit(X)
     assert len(CountTrainings.started) == 1
@@ -269,11 +313,6 @@ def test_on_tiny_data_a_win_of_most_folds_over_pca_of_fewer_rows_ends_as_pca(dig
     )
 
 
-def kept_start(ae):
-    """The ``init`` that trains the start a fitted ``init="auto"`` estimator kept."""
-    return "random" if ae._fitted_with.init == "random" else "pca"
-
-
 def test_a_convolutional_network_on_small_data_is_trained_from_both_starts(digits):
     # As an MLP: below _BOTH_STARTS_MAX_ROWS the random start is trained too
     # whatever the PCA start gained (on 1,000 MNIST images with 10
@@ -287,9 +326,9 @@ def test_a_convolutional_network_on_small_data_is_trained_from_both_starts(digit
         warnings.simplefilter("ignore", ConvergenceWarning)  # 30 epochs, for time
         auto = Autoencoder(**params, callbacks=[CountTrainings()]).fit(X)
         alone = Autoencoder(**params, init=kept_start(auto)).fit(X)
-    assert len(CountTrainings.started) == 2
-    assert auto.validation_mse_ < auto.pca_validation_mse_
-    np.testing.assert_array_equal(auto.transform(X), alone.transform(X))
+        assert len(CountTrainings.started) == 3  # both starts, then on every row
+        assert auto.validation_mse_ < auto.pca_validation_mse_
+        assert_kept(auto, alone, X, params)
 
 
 def test_a_convolutional_network_on_tiny_data_decides_on_every_fold(digits):

@@ -115,7 +115,7 @@ default="identity"
         to 8 minutes of CPU in all). On up to 10,000 rows, a network kept
         on one split is also trained again on every row, for the best
         epoch count of that split (a second training: the held-out tenth
-        cost up to 2 % of test error on 1,000 and 10,000 images). It keeps
+        cost up to 4 % of test error on 1,000 and 10,000 images). It keeps
         the network from reconstructing held-out rows worse than PCA on
         small data, where a randomly started one overfits, without
         giving up the data on which only a random start gets ahead of PCA

@@ -174,7 +174,10 @@ default="identity"
         when the training loss has not improved by ``tol`` for
         ``n_iter_no_change`` epochs. ``"auto"`` is True for 20 rows or
         more: with ``init="pca"`` it is what keeps small data from
-        overfitting (see "Never worse than PCA" in the user guide).""",
+        overfitting (see "Never worse than PCA" in the user guide). From
+        PCA's start, the held-out rows decide between the network and PCA,
+        and on up to 10,000 rows a network they keep is then trained again
+        on every row for its best epoch count (see ``init``).""",
     "validation_fraction": """\
     validation_fraction : float, default=0.1
         Share of the rows held out when early stopping is on.""",

@@ -7,8 +7,9 @@ the same random subset of the training rows, and reports the test
 reconstruction error of each as the squared error summed over the features
 of a row, averaged over the test rows, and the ratio of the estimator's to
 PCA's. The estimators in ``--previous`` are also fitted with the defaults
-skae had before ``init="auto"`` and ``early_stopping="auto"``
-(``init="random", early_stopping=False``), up to ``--previous-max-rows``
+skae had before ``init="auto"``, ``early_stopping="auto"`` and
+``learning_rate="adaptive"`` (``init="random", early_stopping=False,
+learning_rate="constant"``), up to ``--previous-max-rows``
 training rows (200 epochs of the full sets take too long), so that one run
 shows what the change did. The denoising autoencoder is scored on clean test
 rows, where its corruption costs reconstruction on purpose. The full
@@ -55,7 +56,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _data import DataError, load_mnist_format, parameters_from_pairs, run_or_exit  # noqa: E402
 
 ESTIMATORS = ("autoencoder", "denoising", "conv")
-VARIANTS = {"default": {}, "previous": {"init": "random", "early_stopping": False}}
+VARIANTS = {
+    "default": {},
+    "previous": {"init": "random", "early_stopping": False, "learning_rate": "constant"},
+}
 COLUMNS = [
     "dataset",
     "n_train",
@@ -192,8 +196,9 @@ def markdown(rows, args, machine, elapsed):
         "",
         "Each cell: the largest ratio over the seeds (their number in brackets); "
         "below 1 the estimator reconstructs the test rows better than PCA with the same "
-        'number of components. `previous` = the defaults before `init="auto"` and '
-        '`early_stopping="auto"` (`init="random", early_stopping=False`). PCA\'s error '
+        'number of components. `previous` = the defaults before `init="auto"`, '
+        '`early_stopping="auto"` and `learning_rate="adaptive"` (`init="random", '
+        'early_stopping=False, learning_rate="constant"`). PCA\'s error '
         "(squared error per test row) is the median over the seeds.",
         "",
     ]

@@ -223,7 +223,7 @@ class ContractiveAutoencoder(BaseAutoencoder):
         tied_weights=False,
         max_iter=200,
         batch_size="auto",
-        learning_rate="constant",
+        learning_rate="adaptive",
         learning_rate_init=1e-3,
         alpha=0.0,
         early_stopping="auto",

@@ -146,14 +146,25 @@ default="identity"
         Rows per mini-batch; ``"auto"`` means ``min(200, n_samples)``. A
         size larger than the data gives full-batch training.""",
     "learning_rate": """\
-    learning_rate : {"constant", "cosine"}, default="constant"
-        Schedule of the learning rate over the ``max_iter`` epochs of a
-        ``fit``: ``"constant"`` keeps ``learning_rate_init``; ``"cosine"``
+    learning_rate : {"adaptive", "constant", "cosine"}, default="adaptive"
+        Schedule of the learning rate over the epochs of a ``fit``:
+        ``"adaptive"`` keeps ``learning_rate_init`` while the monitored loss
+        improves; each time it has not improved by ``tol`` for
+        ``n_iter_no_change // 2`` epochs the rate is divided by 5, twice at
+        most (as scikit-learn's MLP divides it with
+        ``learning_rate="adaptive"``), and the fit stops after three such
+        spans without an improvement (15 epochs by default). It is the
+        default because fits then go on to a lower loss where a constant
+        rate stopped (1,000 Fashion-MNIST rows, 30 components: 0.905 against
+        0.927 times PCA's test error; see "Training parameters" in the user
+        guide). ``"constant"`` keeps ``learning_rate_init``; ``"cosine"``
         decays it from ``learning_rate_init`` to zero along half a cosine
-        (Loshchilov & Hutter, 2017), which reaches a lower loss in the same
-        number of epochs when ``max_iter`` is the whole budget, as in the
-        Hinton & Salakhutdinov reproduction (see the user guide).
-        ``partial_fit`` always trains at ``learning_rate_init``.""",
+        over ``max_iter`` epochs (Loshchilov & Hutter, 2017), which reaches
+        a lower loss in the same number of epochs when ``max_iter`` is the
+        whole budget, as in the Hinton & Salakhutdinov reproduction. A
+        network trained again on every row after early stopping replays
+        the rates of its held-out split's epochs. ``partial_fit`` always
+        trains at ``learning_rate_init``.""",
     "learning_rate_init": """\
     learning_rate_init : float, default=1e-3
         Learning rate of the Adam optimizer.""",
@@ -183,7 +194,10 @@ default="identity"
         Share of the rows held out when early stopping is on.""",
     "n_iter_no_change": """\
     n_iter_no_change : int, default=10
-        Epochs without an improvement of at least ``tol`` before stopping.
+        Epochs without an improvement of at least ``tol`` before stopping
+        at a constant or cosine learning rate; with
+        ``learning_rate="adaptive"``, half of it is the span after which the
+        rate is divided, and the fit stops after three spans.
         With fewer rows than ``batch_size`` an epoch is a single optimizer
         step: longer patience lets such fits train longer, but on the
         held-out rows of very small data it also lets noise pick a worse

@@ -30,6 +30,7 @@ from skorch.callbacks import EarlyStopping, LRScheduler
 from skorch.dataset import Dataset
 from skorch.helper import predefined_split
 from skorch.utils import noop
+from torch.optim.lr_scheduler import LambdaLR, ReduceLROnPlateau
 
 from ._device import resolve_device
 from ._net import (
@@ -115,6 +116,13 @@ class FitData:
         Whether rows are held out and the best epoch restored.
     incremental : bool
         Whether this is one epoch of ``partial_fit``.
+    learning_rates, patience : tuple of float or None, int or None
+        The learning rate of each epoch and the stopping patience, replayed
+        instead of ``learning_rate``'s schedule and ``n_iter_no_change``
+        when a network is trained again on every row for its split's best
+        epoch count (:func:`refit_on_every_row`): no held-out loss drives
+        ``"adaptive"`` there, and ``"cosine"`` would decay over those
+        epochs instead of ``max_iter``.
     """
 
     X: object
@@ -128,6 +136,8 @@ class FitData:
     started_at_pca: bool = False
     back_to_pca: bool = False
     held_out_mse: tuple = None
+    learning_rates: tuple = None
+    patience: int = None
     _pca: object = None
     _variance: object = None
     _train_tensor: object = None
@@ -485,8 +495,13 @@ def refit_on_every_row(estimator, spec, fit, nets, folds):
     and the first split's network, 1.6 % better than the former on the
     held-out rows, was 1.09 times the latter on the test rows. The network
     is trained for the median of the folds' best epochs, without held-out
-    rows, and its weights and optimizer state replace those of the first
-    split's net (whose history and validation scores the estimator keeps).
+    rows, at the learning rates of the fold whose best epoch is nearest
+    that median (``"adaptive"`` lowered them at its plateaus; on 100
+    Fashion-MNIST rows, where an epoch is one step, the median of every
+    fold's rate at each epoch fell while most folds were still improving,
+    and the network ended at 0.899 times PCA's test error against 0.877);
+    its weights and optimizer state replace those of the first split's net
+    (whose history and validation scores the estimator keeps).
     The held-out errors recorded are the folds' (``fit.held_out_mse``).
     """
     errors = [
@@ -503,9 +518,88 @@ def refit_on_every_row(estimator, spec, fit, nets, folds):
         fit.back_to_pca = True
         return
     every_row = FitData(fit.X, fit.X, None, fit.device, fit.seeds, False, False)
+    nearest = int(np.argmin([abs(stopper.best_epoch_ - epochs) for stopper in stoppers]))
+    every_row.learning_rates = learning_rates(nets[nearest], epochs)
+    every_row.patience = stoppers[nearest].patience
     net = _trained_net(clone(spec).set_params(max_iter=epochs), every_row)
     estimator.net_.module_.load_state_dict(net.module_.state_dict())
     estimator.net_.optimizer_.load_state_dict(net.optimizer_.state_dict())
+
+
+def learning_rates(net, epochs):
+    """The learning rate of each of the first ``epochs`` epochs of ``net``'s training.
+
+    After its last epoch, its last rate; ``net.lr`` throughout when it
+    recorded none (at a constant rate).
+    """
+    recorded = [row["event_lr"] for row in net.history if "event_lr" in row] or [net.lr]
+    return tuple(float(recorded[min(epoch, len(recorded) - 1)]) for epoch in range(epochs))
+
+
+# learning_rate="adaptive" divides the rate by this factor, as scikit-learn's
+# MLP does, at most _ADAPTIVE_STEPS times, after each _plateau_epochs without
+# an improvement, and stops after _ADAPTIVE_STEPS + 1 of them: on 1,000
+# Fashion-MNIST rows with 30 components the network reached 0.905 times PCA's
+# test error, against 0.927 at a constant rate stopped after 10 epochs. Dividing
+# after a third of n_iter_no_change instead of half sent one fit of three back
+# to PCA (1.000) before its non-linear part opened (see "Training parameters"
+# in the user guide).
+_ADAPTIVE_FACTOR = 5.0
+_ADAPTIVE_STEPS = 2
+
+
+def _plateau_epochs(estimator):
+    """Epochs without an improvement after which ``"adaptive"`` divides the rate."""
+    return max(estimator.n_iter_no_change // 2, 1)
+
+
+def adapts_learning_rate(estimator, fit):
+    """Whether ``learning_rate="adaptive"`` lowers the rate of this fit at its plateaus.
+
+    Only with early stopping on at least ``_MIN_HELD_OUT_ROWS`` held-out
+    rows. On fewer, their loss is too noisy to show a plateau: on 300
+    Fashion-MNIST rows (30 held out) with 10 components, rates lowered at
+    such plateaus took the network from 0.902 to 0.920 times PCA's test
+    error. Without early stopping the training loss of a stochastic
+    objective (nested dropout, corruptions) stalls by noise, and the fit
+    runs to ``max_iter`` at the rate the user set. Elsewhere the rate
+    stays constant.
+    """
+    return (
+        estimator.learning_rate == "adaptive"
+        and fit.early_stopping
+        and fit.valid.shape[0] >= _MIN_HELD_OUT_ROWS
+    )
+
+
+def learning_rate_schedule(estimator, fit, threshold):
+    """The skorch callback that sets the learning rate of each epoch, or None."""
+    if fit.learning_rates is not None:
+        rates, start = fit.learning_rates, estimator.learning_rate_init
+        last = len(rates) - 1
+        return LRScheduler(LambdaLR, lr_lambda=lambda epoch: rates[min(epoch, last)] / start)
+    if fit.incremental or estimator.learning_rate == "constant":
+        return None
+    if estimator.learning_rate == "cosine":
+        return LRScheduler("CosineAnnealingLR", T_max=estimator.max_iter)
+    if not adapts_learning_rate(estimator, fit):
+        return None
+    # The lowest rate, multiplied as ReduceLROnPlateau multiplies it (so
+    # that float rounding cannot put a third, tiny step below it).
+    lowest = estimator.learning_rate_init
+    for _ in range(_ADAPTIVE_STEPS):
+        lowest *= 1 / _ADAPTIVE_FACTOR
+    # ReduceLROnPlateau lowers the rate on the epoch after `patience` epochs
+    # without an improvement.
+    return LRScheduler(
+        ReduceLROnPlateau,
+        monitor="valid_loss",
+        factor=1 / _ADAPTIVE_FACTOR,
+        patience=_plateau_epochs(estimator) - 1,
+        threshold=threshold,
+        threshold_mode="abs",
+        min_lr=lowest,
+    )
 
 
 @functools.cache
@@ -531,18 +625,26 @@ def build_net(estimator, module, terms, fit, validation_corruption=None):
     monitor = "valid_loss" if fit.early_stopping else "train_loss"
     n_train = fit.train.shape[0]
     batch_size = min(200, n_train) if estimator.batch_size == "auto" else estimator.batch_size
+    threshold = estimator.tol * fit.variance_scale()
+    patience = estimator.n_iter_no_change
+    if fit.patience is not None:
+        patience = fit.patience
+    elif adapts_learning_rate(estimator, fit):
+        patience = (_ADAPTIVE_STEPS + 1) * _plateau_epochs(estimator)
     stopper = (EarlyStoppingFromStart if fit.early_stopping else EarlyStopping)(
         monitor=monitor,
-        patience=estimator.n_iter_no_change,
-        threshold=estimator.tol * fit.variance_scale(),
+        patience=patience,
+        threshold=threshold,
         threshold_mode="abs",
         load_best=fit.early_stopping,
         sink=sink,
     )
-    callbacks = [("divergence_guard", DivergenceGuard()), ("early_stopping", stopper)]
-    if estimator.learning_rate == "cosine" and not fit.incremental:
-        schedule = LRScheduler("CosineAnnealingLR", T_max=estimator.max_iter)
+    callbacks = [("divergence_guard", DivergenceGuard())]
+    # The schedule comes before the stopper, which ends the last epoch before
+    # the callbacks after it: so every epoch's rate is in the history.
+    if (schedule := learning_rate_schedule(estimator, fit, threshold)) is not None:
         callbacks.append(("learning_rate", schedule))
+    callbacks.append(("early_stopping", stopper))
     callbacks += copy.deepcopy(estimator.callbacks or [])
     optimizer_args = {
         "optimizer__weight_decay": estimator.alpha,

@@ -14,7 +14,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.preprocessing import StandardScaler
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, LRScheduler
+from torch.optim.lr_scheduler import LambdaLR
 
 from skae import Autoencoder, ConvolutionalArchitecture, _training
 from skae._training import beats_start
@@ -123,12 +124,29 @@ def kept_start(ae):
 def on_every_row(ae, X, **params):
     """The network ``ae`` kept on one held-out split, trained alone on every row of ``X``.
 
-    From the start it kept, for the best epoch count of that split, without
-    held-out rows: what a fit of up to ``_REFIT_MAX_ROWS`` rows ends with.
+    From the start it kept, for the best epoch count of that split, at the
+    learning rates the split's epochs had, without held-out rows: what a fit
+    of up to ``_REFIT_MAX_ROWS`` rows ends with.
     """
     epochs = dict(ae.net_.callbacks_)["early_stopping"].best_epoch_
+    if "event_lr" not in ae.net_.history[0]:  # a constant rate
+        return Autoencoder(
+            **{**params, "max_iter": epochs},
+            init=kept_start(ae),
+            early_stopping=False,
+            learning_rate="constant",
+        ).fit(X)
+    rates = [row["event_lr"] for row in ae.net_.history][:epochs]
+    start = ae.learning_rate_init
+    replay = LambdaLR, {"lr_lambda": lambda epoch: rates[min(epoch, epochs - 1)] / start}
     return Autoencoder(
-        **{**params, "max_iter": epochs}, init=kept_start(ae), early_stopping=False
+        **{**params, "max_iter": epochs},
+        init=kept_start(ae),
+        early_stopping=False,
+        learning_rate="constant",
+        # "adaptive" stops after three spans of half n_iter_no_change.
+        n_iter_no_change=3 * (ae.n_iter_no_change // 2),
+        callbacks=[("replay", LRScheduler(replay[0], **replay[1]))],
     ).fit(X)
 
 

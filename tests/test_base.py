@@ -317,6 +317,58 @@ def test_alpha_is_an_l2_penalty_on_the_weights_not_the_biases():
         assert (parameter.grad - expected).norm() < 1e-3 * scale, name
 
 
+@pytest.mark.filterwarnings("ignore:Autoencoder reconstructs the held-out rows worse")
+def test_adaptive_learning_rate_divides_by_five_after_half_the_patience(X):
+    # The history is the oracle: the rate starts at learning_rate_init and is
+    # divided by 5 on the epoch after n_iter_no_change // 2 epochs in a row
+    # whose held-out loss did not improve on the best so far by tol (here
+    # 0: any decrease counts), twice at most; the fit stops after three such
+    # spans.
+    n_iter_no_change = 4
+    params = dict(
+        n_components=30,
+        hidden_layer_sizes=(64,),
+        init="random",
+        learning_rate_init=1e-2,
+        tol=0.0,
+        n_iter_no_change=n_iter_no_change,
+        max_iter=500,
+        random_state=0,
+        device="cpu",
+    )
+    # 500 rows hold out 50, the fewest at which the rate adapts.
+    est = Autoencoder(**params).fit(X)
+    assert est.learning_rate == "adaptive"
+    history = est.net_.history
+    losses = history[:, "valid_loss"]
+    span = n_iter_no_change // 2
+    expected, rate, best, misses = [], 1e-2, np.inf, 0
+    for epoch, loss in enumerate(losses):
+        expected.append(rate)
+        if loss < best:
+            best, misses, last_best = loss, 0, epoch
+        else:
+            misses += 1
+        if misses == span and rate > 1e-2 / 25 * 1.001:
+            rate, misses = rate / 5, 0
+    np.testing.assert_allclose(history[:, "event_lr"], expected, rtol=1e-6)
+    assert sorted(set(np.round(expected, 9)), reverse=True) == [1e-2, 2e-3, 4e-4]
+    # It stopped on the third span without an improvement, not at max_iter.
+    assert len(losses) - 1 - last_best == 3 * span
+    # partial_fit goes on at learning_rate_init.
+    est.partial_fit(X)
+    assert [group["lr"] for group in est.net_.optimizer_.param_groups] == [1e-2]
+    assert "event_lr" not in est.net_.history[-1]
+    # On 49 held-out rows, and without early stopping, the rate stays constant
+    # and the fit stops after n_iter_no_change epochs without an improvement.
+    for rows, early_stopping in [(X[:490], True), (X, False)]:
+        est = Autoencoder(**params, early_stopping=early_stopping).fit(rows)
+        history = est.net_.history
+        assert "event_lr" not in history[0]
+        losses = history[:, "valid_loss" if early_stopping else "train_loss"]
+        assert len(losses) - 1 - int(np.argmin(losses)) == n_iter_no_change
+
+
 class KeepValidationRows(Callback):
     """Keep the rows skorch validated on, to score the restored model on them."""
 

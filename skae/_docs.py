@@ -148,17 +148,21 @@ default="identity"
     "learning_rate": """\
     learning_rate : {"adaptive", "constant", "cosine"}, default="adaptive"
         Schedule of the learning rate over the epochs of a ``fit``:
-        ``"adaptive"`` keeps ``learning_rate_init`` while the monitored loss
+        ``"adaptive"`` keeps ``learning_rate_init`` while the held-out loss
         improves; each time it has not improved by ``tol`` for
-        ``n_iter_no_change // 2`` epochs the rate is divided by 5, twice at
-        most (as scikit-learn's MLP divides it with
+        ``n_iter_no_change // 2`` epochs (at least 1) the rate is divided
+        by 5, twice at most (as scikit-learn's MLP divides it with
         ``learning_rate="adaptive"``), and the fit stops after three such
         spans without an improvement (15 epochs by default). It is the
-        default because fits then go on to a lower loss where a constant
-        rate stopped (1,000 Fashion-MNIST rows, 30 components: 0.905 against
-        0.927 times PCA's test error; see "Training parameters" in the user
-        guide). ``"constant"`` keeps ``learning_rate_init``; ``"cosine"``
-        decays it from ``learning_rate_init`` to zero along half a cosine
+        default because early-stopped fits then go on to a lower loss where
+        a constant rate stopped (1,000 Fashion-MNIST rows, 30 components:
+        0.905 against 0.927 times PCA's test error; see "Training
+        parameters" in the user guide). It adapts only with early stopping
+        on at least 50 held-out rows (500 rows at the default
+        ``validation_fraction``): the loss of fewer is too noisy to show a
+        plateau, and without held-out rows the rate stays constant.
+        ``"constant"`` keeps ``learning_rate_init``; ``"cosine"`` decays it
+        from ``learning_rate_init`` to zero along half a cosine
         over ``max_iter`` epochs (Loshchilov & Hutter, 2017), which reaches
         a lower loss in the same number of epochs when ``max_iter`` is the
         whole budget, as in the Hinton & Salakhutdinov reproduction. A
@@ -195,9 +199,9 @@ default="identity"
     "n_iter_no_change": """\
     n_iter_no_change : int, default=10
         Epochs without an improvement of at least ``tol`` before stopping
-        at a constant or cosine learning rate; with
-        ``learning_rate="adaptive"``, half of it is the span after which the
-        rate is divided, and the fit stops after three spans.
+        at a constant or cosine learning rate; where
+        ``learning_rate="adaptive"`` adapts, half of it is the span after
+        which the rate is divided, and the fit stops after three spans.
         With fewer rows than ``batch_size`` an epoch is a single optimizer
         step: longer patience lets such fits train longer, but on the
         held-out rows of very small data it also lets noise pick a worse

@@ -495,13 +495,12 @@ def refit_on_every_row(estimator, spec, fit, nets, folds):
     and the first split's network, 1.6 % better than the former on the
     held-out rows, was 1.09 times the latter on the test rows. The network
     is trained for the median of the folds' best epochs, without held-out
-    rows, at the learning rates of the fold whose best epoch is nearest
-    that median (``"adaptive"`` lowered them at its plateaus; on 100
-    Fashion-MNIST rows, where an epoch is one step, the median of every
-    fold's rate at each epoch fell while most folds were still improving,
-    and the network ended at 0.899 times PCA's test error against 0.877);
-    its weights and optimizer state replace those of the first split's net
-    (whose history and validation scores the estimator keeps).
+    rows, at the learning rates and with the patience of the first split
+    (where ``"adaptive"`` lowered the rate, one split decides: the folds
+    hold out too few rows for it to adapt, and their cosine or constant
+    rates are the same); its weights and optimizer state replace those of
+    the first split's net (whose history and validation scores the
+    estimator keeps).
     The held-out errors recorded are the folds' (``fit.held_out_mse``).
     """
     errors = [
@@ -518,9 +517,8 @@ def refit_on_every_row(estimator, spec, fit, nets, folds):
         fit.back_to_pca = True
         return
     every_row = FitData(fit.X, fit.X, None, fit.device, fit.seeds, False, False)
-    nearest = int(np.argmin([abs(stopper.best_epoch_ - epochs) for stopper in stoppers]))
-    every_row.learning_rates = learning_rates(nets[nearest], epochs)
-    every_row.patience = stoppers[nearest].patience
+    every_row.learning_rates = learning_rates(nets[0], epochs)
+    every_row.patience = stoppers[0].patience
     net = _trained_net(clone(spec).set_params(max_iter=epochs), every_row)
     estimator.net_.module_.load_state_dict(net.module_.state_dict())
     estimator.net_.optimizer_.load_state_dict(net.optimizer_.state_dict())

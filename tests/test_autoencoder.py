@@ -209,6 +209,10 @@ def test_a_random_start_within_noise_of_the_pca_start_does_not_replace_it(digits
     assert kept_start(auto) == "pca"
     assert_kept(auto, from_pca, X, params)
     assert auto.validation_mse_ < auto.pca_validation_mse_
+    # The 50 held-out rows lowered the rate before the best epoch, so the
+    # network trained on every row replayed a schedule, not a constant rate.
+    best = dict(auto.net_.callbacks_)["early_stopping"].best_epoch_
+    assert len(set(auto.net_.history[:best, "event_lr"])) == 2
 
 
 def test_from_both_starts_only_below_the_row_limit(monkeypatch):

@@ -129,24 +129,21 @@ def on_every_row(ae, X, **params):
     of up to ``_REFIT_MAX_ROWS`` rows ends with.
     """
     epochs = dict(ae.net_.callbacks_)["early_stopping"].best_epoch_
-    if "event_lr" not in ae.net_.history[0]:  # a constant rate
-        return Autoencoder(
-            **{**params, "max_iter": epochs},
-            init=kept_start(ae),
-            early_stopping=False,
-            learning_rate="constant",
-        ).fit(X)
-    rates = [row["event_lr"] for row in ae.net_.history][:epochs]
-    start = ae.learning_rate_init
-    replay = LambdaLR, {"lr_lambda": lambda epoch: rates[min(epoch, epochs - 1)] / start}
+    replay = {}
+    if "event_lr" in ae.net_.history[0]:  # the rate adapted on the split
+        rates = [row["event_lr"] for row in ae.net_.history][:epochs]
+        start = ae.learning_rate_init
+        schedule = LRScheduler(LambdaLR, lr_lambda=lambda e: rates[min(e, epochs - 1)] / start)
+        # "adaptive" stops after three spans of half n_iter_no_change.
+        replay = dict(
+            n_iter_no_change=3 * (ae.n_iter_no_change // 2), callbacks=[("replay", schedule)]
+        )
     return Autoencoder(
         **{**params, "max_iter": epochs},
         init=kept_start(ae),
         early_stopping=False,
         learning_rate="constant",
-        # "adaptive" stops after three spans of half n_iter_no_change.
-        n_iter_no_change=3 * (ae.n_iter_no_change // 2),
-        callbacks=[("replay", LRScheduler(replay[0], **replay[1]))],
+        **replay,
     ).fit(X)
 
 

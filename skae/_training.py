@@ -513,8 +513,10 @@ def refit_on_every_row(estimator, spec, fit, nets, folds):
     fit.held_out_mse = tuple(float(value) for value in np.mean(errors, axis=0))
     stoppers = [dict(net.callbacks_)["early_stopping"] for net in nets]
     epochs = int(np.median([stopper.best_epoch_ for stopper in stoppers]))
-    if epochs < 1:  # most folds kept PCA's start: trained on every row, that is PCA
-        fit.back_to_pca = True
+    if epochs < 1:  # most folds kept the start, untrained
+        # PCA's start trained on every row for no epoch is PCA of every row;
+        # a random start is its own weights, which the net already holds.
+        fit.back_to_pca = spec.init != "random"
         return
     every_row = FitData(fit.X, fit.X, None, fit.device, fit.seeds, False, False)
     every_row.learning_rates = learning_rates(nets[0], epochs)

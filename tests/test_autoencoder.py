@@ -225,6 +225,21 @@ def test_from_both_starts_only_below_the_row_limit(monkeypatch):
     assert_kept(auto, from_pca, X, params)
 
 
+def test_a_random_start_kept_untrained_stays_its_own_weights(monkeypatch):
+    # A random start whose best epoch is 0 (a learning rate too small to
+    # move it) and that the held-out test keeps (forced here) ends as its
+    # own untrained weights: trained on every row for no epoch it is itself,
+    # where PCA's start would be PCA of every row.
+    monkeypatch.setattr(_training, "beats_start", lambda losses, start_losses: True)
+    X = load_digits().data[:200] / 16
+    params = dict(n_components=2, learning_rate_init=1e-12, max_iter=5, random_state=0)
+    auto = Autoencoder(**params).fit(X)
+    at_random = Autoencoder(init="random", **params).fit(X)
+    assert kept_start(auto) == "random"
+    assert dict(at_random.net_.callbacks_)["early_stopping"].best_epoch_ == 0
+    np.testing.assert_array_equal(auto.transform(X), at_random.transform(X))
+
+
 def test_above_the_refit_limit_the_network_of_the_split_is_kept(monkeypatch):
     # Above _REFIT_MAX_ROWS the network kept on the held-out split is the
     # fit's: nothing is trained on every row.

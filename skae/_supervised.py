@@ -46,7 +46,7 @@ from ._sklearn_internals import HasMethods, Interval, StrOptions, _fit_context
 from ._training import end_fit, hold_out
 from ._warnings import warn
 from .nn import init_parameters_
-from .nn._supervised import FineTuningModule, SupervisedLoss
+from .nn._supervised import FineTuningModule, SupervisedLoss, reinit_dead_units_
 
 __all__ = ["AutoencoderClassifier", "AutoencoderRegressor", "LabelledBatchIterator"]
 
@@ -152,6 +152,7 @@ class _BaseFineTuning(PersistenceMixin, BaseEstimator, metaclass=ABCMeta):
         "autoencoder": [HasMethods(["fit", "transform"]), None],
         "pretrain": ["boolean"],
         "freeze_encoder": ["boolean"],
+        "reinit_dead_units": ["boolean"],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "learning_rate": [StrOptions({"constant", "cosine"})],
@@ -281,6 +282,22 @@ class _BaseFineTuning(PersistenceMixin, BaseEstimator, metaclass=ABCMeta):
 
     # --------------------------------------------------------------- fitting
 
+    def _dead_units(self, encoder, X, seed):
+        """Count the encoder's dead ReLU units on ``X``; draw them again where they can learn.
+
+        Only a pretrained encoder that fine-tuning trains has them drawn
+        again (``reinit_dead_units``): a frozen one would keep them random.
+        """
+        device = next(encoder.parameters()).device
+        rows = max(1, _INFERENCE_BATCH_VALUES // max(1, X.shape[1]))
+        batches = (
+            rows_as_tensor(X, slice(start, start + rows), device)
+            for start in range(0, X.shape[0], rows)
+        )
+        redraw = self.reinit_dead_units and self.pretrain and not self.freeze_encoder
+        generator = torch.Generator().manual_seed(seed)
+        return reinit_dead_units_(encoder, batches, generator, redraw=redraw)
+
     def _split(self, n_rows, stratify, seed):
         """Indices ``(train, valid)`` of the held-out split, stratified when it can be."""
         if stratify is not None:
@@ -343,6 +360,7 @@ class _BaseFineTuning(PersistenceMixin, BaseEstimator, metaclass=ABCMeta):
         autoencoder = self._clone_autoencoder(seeds[0], device)
         encoder, code_width = self._encoder(autoencoder, X, seeds[1])
         self.autoencoder_ = autoencoder
+        self.n_dead_units_ = self._dead_units(encoder, X, seeds[1])
 
         X_labelled = X[labelled] if not labelled.all() else X
         n_rows = X_labelled.shape[0]
@@ -500,6 +518,19 @@ _SHARED_PARAMETERS = {
         class, the frozen code or a lower ``learning_rate_init`` kept more
         of the pretraining (see the fine-tuning page of the
         documentation).""",
+    "reinit_dead_units": """\
+    reinit_dead_units : bool, default=True
+        If True, the ReLU units of the pretrained encoder that no row of
+        ``X`` activates (whose gradient is zero on every row, so that
+        fine-tuning could never use them) get new incoming weights, drawn
+        as a fresh layer's, and zero weights in the layer that reads them,
+        before fine-tuning (ReDo, Sokar et al., 2023). The pretrained
+        784-500-500-2000 MNIST encoder had 22, 302 and 763 such units in
+        its three layers; drawn again, fine-tuning on all 60,000 labels
+        (dropout 0.5, 120 epochs) ended at 1.31 % test error against
+        1.44 % (see the fine-tuning page of the documentation). No effect
+        with ``pretrain=False`` or ``freeze_encoder=True``;
+        ``n_dead_units_`` counts them either way.""",
     "max_iter": """\
     max_iter : int, default=200
         Maximum number of epochs of fine-tuning (passes over the labelled
@@ -536,10 +567,10 @@ _SHARED_PARAMETERS = {
         convergence (raise ``max_iter`` with it). On all 60,000 MNIST
         labels, ``dropout=0.5`` with ``input_dropout=0.2`` and 120 epochs
         gave the pretrained 784-500-500-2000 network 1.44 % test error
-        (1.62 % without dropout and 40 epochs) and the same network from
-        scratch 1.20 %: features pretrained without dropout do not survive
-        it, and fine-tuning relearns them (see the fine-tuning page of the
-        documentation).""",
+        (1.31 % with its dead units drawn again; 1.62 % without dropout
+        and 40 epochs) and the same network from scratch 1.20 %: features
+        pretrained without dropout do not survive it, and fine-tuning
+        relearns them (see the fine-tuning page of the documentation).""",
     "input_dropout": """\
     input_dropout : float, default=0.0
         Probability of zeroing each feature of the labelled rows at every
@@ -604,6 +635,11 @@ _SHARED_ATTRIBUTES = """\
 
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features seen during ``fit``, if they are all strings.
+
+    n_dead_units_ : list of int
+        For each ReLU layer of the encoder (outermost first), the number of
+        units that no row of ``X`` activated before fine-tuning: drawn
+        again when ``reinit_dead_units`` applies (see there).
 
     n_iter_ : int
         Number of fine-tuning epochs run.
@@ -782,6 +818,7 @@ class AutoencoderClassifier(ClassifierMixin, _BaseFineTuning):
         *,
         pretrain=True,
         freeze_encoder=False,
+        reinit_dead_units=True,
         max_iter=200,
         batch_size="auto",
         learning_rate="constant",
@@ -1087,6 +1124,7 @@ class AutoencoderRegressor(RegressorMixin, _BaseFineTuning):
         *,
         pretrain=True,
         freeze_encoder=False,
+        reinit_dead_units=True,
         max_iter=200,
         batch_size="auto",
         learning_rate="constant",

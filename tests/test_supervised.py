@@ -729,3 +729,90 @@ def test_classifier_and_regressor_take_the_same_parameters_with_the_same_default
         "max_iter": 7,
         "freeze_encoder": True,
     }
+
+
+# ------------------------------------------------------------ dead units
+
+
+def test_reinit_dead_units_redraws_the_dead_units_and_keeps_what_the_live_ones_compute():
+    from skae.nn import init_parameters_
+    from skae.nn._supervised import reinit_dead_units_
+
+    encoder = MLPEncoder(6, (8, 5), 4, activation="relu", code_activation="relu")
+    encoder = init_parameters_(encoder, torch.Generator().manual_seed(0))
+    x = torch.rand(200, 6, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():  # rows in [0, 1] never activate these units
+        encoder[0].weight[[1, 3]] = -encoder[0].weight[[1, 3]].abs()
+        encoder[0].bias[[1, 3]] = -1.0
+        encoder[2].bias[0] = -100.0
+        encoder[4].bias[2] = -100.0
+    layers = [encoder[0], encoder[2], encoder[4]]
+    before = [(layer.weight.clone(), layer.bias.clone()) for layer in layers]
+    # The oracle: the dead units of each layer, from the layers' outputs.
+    outputs, h = [], x
+    with torch.no_grad():
+        for module in encoder:
+            h = module(h)
+            if isinstance(module, torch.nn.ReLU):
+                outputs.append(h)
+    dead = [~(h > 0).any(dim=0) for h in outputs]
+    assert dead[0][[1, 3]].all() and dead[1][0] and dead[2][2]
+
+    unchanged = MLPEncoder(6, (8, 5), 4, activation="relu", code_activation="relu")
+    unchanged.load_state_dict(encoder.state_dict())
+    counts = reinit_dead_units_(unchanged, [x], torch.Generator(), redraw=False)
+    assert counts == [int(d.sum()) for d in dead]
+    assert all(torch.equal(p, q) for p, q in zip(unchanged.parameters(), encoder.parameters()))
+
+    counts = reinit_dead_units_(encoder, [x[:120], x[120:]], torch.Generator().manual_seed(2))
+    assert counts == [int(d.sum()) for d in dead]
+    # Each layer with dead units takes the next fresh layer's rows, from one generator.
+    generator = torch.Generator().manual_seed(2)
+    for i, (layer, (weight, bias), d) in enumerate(zip(layers, before, dead, strict=True)):
+        fresh = init_parameters_(torch.nn.Linear(layer.in_features, layer.out_features), generator)
+        assert torch.equal(layer.weight[d], fresh.weight[d])
+        assert torch.equal(layer.bias[d], fresh.bias[d])
+        assert torch.equal(layer.bias[~d], bias[~d])
+        live_rows = layer.weight[~d]
+        if i > 0:  # the columns of the layer below's dead units read nothing now
+            assert live_rows[:, dead[i - 1]].eq(0).all()
+            keep = ~dead[i - 1]
+            assert torch.equal(live_rows[:, keep], weight[~d][:, keep])
+        else:
+            assert torch.equal(live_rows, weight[~d])
+    with torch.no_grad():
+        code = encoder(x)
+    live = ~dead[2]
+    torch.testing.assert_close(code[:, live], outputs[2][:, live])
+    assert (code[:, dead[2]] > 0).any()  # the redrawn code unit is alive on these rows
+
+
+def test_fine_tuning_redraws_the_dead_units_of_a_pretrained_encoder_only():
+    X, y = load_digits(return_X_y=True)
+    X = X[:300] / 16
+    y = y[:300]
+    ae = Autoencoder(n_components=8, hidden_layer_sizes=(16,), init="random", max_iter=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # five epochs: worse than PCA
+        ae.set_params(random_state=0).fit(X)
+    first = ae.net_.module_.encoder[0]
+    with torch.no_grad():  # kill hidden units 0 and 1: no pixel in [0, 1] activates them
+        first.weight[:2] = -first.weight[:2].abs()
+        first.bias[:2] = -1.0
+    weight = first.weight.detach().clone()
+
+    clf = AutoencoderClassifier(FrozenEstimator(ae), max_iter=3, random_state=0).fit(X, y)
+    tuned = clf.net_.module_.encoder[0]
+    assert clf.n_dead_units_[0] >= 2
+    assert not torch.equal(tuned.weight[:2], weight[:2])
+    with torch.no_grad():
+        hidden = torch.relu(tuned(torch.as_tensor(X, dtype=torch.float32)))
+    assert (hidden[:, :2] > 0).any(dim=0).all()  # they learn now
+    assert torch.equal(first.weight, weight)  # the autoencoder itself is untouched
+
+    for params in ({"reinit_dead_units": False}, {"freeze_encoder": True}):
+        kept = AutoencoderClassifier(FrozenEstimator(ae), max_iter=3, random_state=0, **params)
+        kept.fit(X, y)
+        assert kept.n_dead_units_ == clf.n_dead_units_
+        # Zero gradient on every row: the dead units stay as they were, and dead.
+        assert torch.equal(kept.net_.module_.encoder[0].weight[:2], weight[:2])

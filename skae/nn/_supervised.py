@@ -9,7 +9,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["FineTuningModule", "SupervisedLoss"]
+from ._init import init_parameters_
+
+__all__ = ["FineTuningModule", "SupervisedLoss", "reinit_dead_units_"]
 
 # The layers whose input hidden dropout drops.
 _WEIGHT_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
@@ -354,3 +356,117 @@ class SupervisedLoss(nn.Module):
         if self.loss == "cross_entropy":
             return F.cross_entropy(output, target, reduction="none")
         return (output - target).pow(2).flatten(1).mean(dim=1)
+
+
+def _relu_layers(encoder):
+    """``(linear, relu, next_linear)`` for each ``nn.Linear`` followed by an ``nn.ReLU``.
+
+    Found inside every ``nn.Sequential`` of ``encoder`` (an
+    :class:`~skae.nn.MLPEncoder` is one); ``next_linear`` is the next
+    ``nn.Linear`` of the same sequence that reads the units, or None.
+    """
+    layers = []
+    for sequence in encoder.modules():
+        if not isinstance(sequence, nn.Sequential):
+            continue
+        children = list(sequence)
+        for i, (layer, activation) in enumerate(zip(children[:-1], children[1:], strict=True)):
+            if isinstance(layer, nn.Linear) and isinstance(activation, nn.ReLU):
+                readers = [c for c in children[i + 2 :] if isinstance(c, nn.Linear)]
+                reader = readers[0] if readers else None
+                if reader is not None and reader.in_features != layer.out_features:
+                    reader = None
+                layers.append((layer, activation, reader))
+    return layers
+
+
+@torch.no_grad()
+def reinit_dead_units_(encoder, batches, generator, redraw=True):
+    """Draw again, in place, the ReLU units of ``encoder`` that no row activates.
+
+    A ReLU unit that is zero on every row has zero gradient on every row:
+    fine-tuning can never use it. Each such unit of a ``nn.Linear`` followed
+    by an ``nn.ReLU`` (in any ``nn.Sequential`` of the encoder, as in an
+    :class:`~skae.nn.MLPEncoder`) gets new incoming weights and bias, drawn
+    as :func:`~skae.nn.init_parameters_` draws a fresh layer's, and the next
+    linear layer's weights on it are set to zero, so that the encoder's
+    later layers compute what they did before while the unit starts to
+    learn (ReDo, Sokar et al., 2023). The units of the last such layer
+    (a ReLU code) have no reader inside the encoder: their new values
+    reach the head, whose start is fitted afterwards.
+
+    Parameters
+    ----------
+    encoder : torch.nn.Module
+        The encoder, changed in place; its training mode is kept.
+    batches : iterable of Tensor
+        The rows that decide which units are dead, in batches on the
+        encoder's device.
+    generator : torch.Generator
+        CPU generator of the new weights.
+    redraw : bool, default=True
+        If False, only count the dead units.
+
+    Returns
+    -------
+    counts : list of int
+        The number of dead units of each ReLU layer (drawn again if
+        ``redraw``), in the order the encoder's modules list them
+        (outermost first for an MLP).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skae.nn import MLPEncoder, init_parameters_
+    >>> from skae.nn._supervised import reinit_dead_units_
+    >>> encoder = MLPEncoder(3, (4,), 2, activation="relu", code_activation="identity")
+    >>> encoder = init_parameters_(encoder, torch.Generator().manual_seed(0))
+    >>> with torch.no_grad():  # rows in [0, 1] activate every unit but unit 1
+    ...     _ = encoder[0].weight.abs_(), encoder[0].bias.fill_(0.1)
+    ...     encoder[0].bias[1] = -100.0
+    >>> x = torch.rand(50, 3)
+    >>> before = encoder(x)
+    >>> reinit_dead_units_(encoder, [x], torch.Generator().manual_seed(0))
+    [1]
+    >>> bool(encoder[2].weight[:, 1].eq(0).all()), torch.allclose(encoder(x), before)
+    (True, True)
+    """
+    layers = _relu_layers(encoder)
+    if not layers:
+        return []
+    alive = [torch.zeros(layer.out_features, dtype=torch.bool) for layer, _, _ in layers]
+
+    def recorder(index):
+        def record(module, inputs, output):
+            positive = (output > 0).reshape(-1, output.shape[-1]).any(dim=0)
+            alive[index] |= positive.cpu()
+
+        return record
+
+    hooks = [
+        activation.register_forward_hook(recorder(i)) for i, (_, activation, _) in enumerate(layers)
+    ]
+    was_training = encoder.training
+    encoder.eval()
+    try:
+        for batch in batches:
+            encoder(batch)
+    finally:
+        for hook in hooks:
+            hook.remove()
+        encoder.train(was_training)
+    counts = []
+    for (layer, _, reader), live in zip(layers, alive, strict=True):
+        dead = ~live
+        counts.append(int(dead.sum()))
+        if not redraw or not dead.any():
+            continue
+        fresh = init_parameters_(nn.Linear(layer.in_features, layer.out_features), generator)
+        device = layer.weight.device
+        dead_rows = dead.to(device)
+        layer.weight[dead_rows] = fresh.weight[dead].to(layer.weight)
+        if layer.bias is not None:
+            layer.bias[dead_rows] = fresh.bias[dead].to(layer.bias)
+        if reader is not None:
+            reader.weight[:, dead_rows] = 0.0
+    return counts

@@ -762,7 +762,8 @@ def test_reinit_dead_units_redraws_the_dead_units_and_keeps_what_the_live_ones_c
     unchanged.load_state_dict(encoder.state_dict())
     counts = reinit_dead_units_(unchanged, [x], torch.Generator(), redraw=False)
     assert counts == [int(d.sum()) for d in dead]
-    assert all(torch.equal(p, q) for p, q in zip(unchanged.parameters(), encoder.parameters()))
+    pairs = zip(unchanged.parameters(), encoder.parameters(), strict=True)
+    assert all(torch.equal(p, q) for p, q in pairs)
 
     counts = reinit_dead_units_(encoder, [x[:120], x[120:]], torch.Generator().manual_seed(2))
     assert counts == [int(d.sum()) for d in dead]

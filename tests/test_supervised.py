@@ -802,7 +802,8 @@ def test_fine_tuning_redraws_the_dead_units_of_a_pretrained_encoder_only():
         first.bias[:2] = -1.0
     weight = first.weight.detach().clone()
 
-    clf = AutoencoderClassifier(FrozenEstimator(ae), max_iter=3, random_state=0).fit(X, y)
+    clf = AutoencoderClassifier(FrozenEstimator(ae), reinit_dead_units=True, max_iter=3)
+    clf.set_params(random_state=0).fit(X, y)
     tuned = clf.net_.module_.encoder[0]
     assert clf.n_dead_units_[0] >= 2
     assert not torch.equal(tuned.weight[:2], weight[:2])
@@ -811,7 +812,8 @@ def test_fine_tuning_redraws_the_dead_units_of_a_pretrained_encoder_only():
     assert (hidden[:, :2] > 0).any(dim=0).all()  # they learn now
     assert torch.equal(first.weight, weight)  # the autoencoder itself is untouched
 
-    for params in ({"reinit_dead_units": False}, {"freeze_encoder": True}):
+    frozen = {"reinit_dead_units": True, "freeze_encoder": True}
+    for params in ({}, {"reinit_dead_units": False}, frozen):  # the default: off
         kept = AutoencoderClassifier(FrozenEstimator(ae), max_iter=3, random_state=0, **params)
         kept.fit(X, y)
         assert kept.n_dead_units_ == clf.n_dead_units_

@@ -119,17 +119,20 @@ def _as_tensor(X, device):
     return torch.tensor(np.asarray(X), dtype=torch.float32, device=device)
 
 
+def _row_batches(X, device):
+    """The rows of ``X`` as tensors on ``device``, in batches of inference size."""
+    rows = max(1, _INFERENCE_BATCH_VALUES // max(1, X.shape[1]))
+    for start in range(0, X.shape[0], rows):
+        yield rows_as_tensor(X, slice(start, start + rows), device)
+
+
 def _codes(module, X, device, standardized=False):
     """The (standardised) codes of the rows ``X`` under ``module``, in evaluation mode."""
     was_training = module.training
     module.eval()
-    rows = max(1, _INFERENCE_BATCH_VALUES // max(1, X.shape[1]))
     function = module.standardized_code if standardized else module.code
     with torch.no_grad():
-        parts = [
-            function(rows_as_tensor(X, slice(start, start + rows), device))
-            for start in range(0, X.shape[0], rows)
-        ]
+        parts = [function(batch) for batch in _row_batches(X, device)]
     module.train(was_training)
     return torch.cat(parts)
 
@@ -288,12 +291,7 @@ class _BaseFineTuning(PersistenceMixin, BaseEstimator, metaclass=ABCMeta):
         Only a pretrained encoder that fine-tuning trains has them drawn
         again (``reinit_dead_units``): a frozen one would keep them random.
         """
-        device = next(encoder.parameters()).device
-        rows = max(1, _INFERENCE_BATCH_VALUES // max(1, X.shape[1]))
-        batches = (
-            rows_as_tensor(X, slice(start, start + rows), device)
-            for start in range(0, X.shape[0], rows)
-        )
+        batches = _row_batches(X, next(encoder.parameters()).device)
         redraw = self.reinit_dead_units and self.pretrain and not self.freeze_encoder
         generator = torch.Generator().manual_seed(seed)
         return reinit_dead_units_(encoder, batches, generator, redraw=redraw)

@@ -347,6 +347,7 @@ class _BaseFineTuning(PersistenceMixin, BaseEstimator, metaclass=ABCMeta):
             callbacks=callbacks,
             verbose=self.verbose,
             device=device,
+            **optimizer_args,
         )
         return net.initialize()
 

@@ -438,6 +438,42 @@ def test_with_dropout_the_regressor_head_starts_at_the_minimum_of_the_expected_l
     )
 
 
+def test_alpha_is_an_l2_penalty_on_the_weights_that_spares_the_biases():
+    # With the encoder frozen and every row in one batch, Adam with weight
+    # decay alpha stops where the gradient of the mean squared error plus
+    # alpha / 2 * ||w||**2 vanishes: the ridge of the codes with penalty
+    # n * alpha / 2 on w and a free intercept.
+    from sklearn.linear_model import Ridge
+
+    X, y = make_regression(120, 6, noise=5.0, random_state=0)
+    y = y / y.std()
+    alpha = 0.5
+    reg = quiet_fit(
+        fast_regressor(
+            random_state=0,
+            freeze_encoder=True,
+            alpha=alpha,
+            max_iter=1500,
+            n_iter_no_change=1500,
+            learning_rate_init=1e-2,
+            learning_rate="cosine",
+            batch_size=len(X),
+            tol=0.0,
+        ),
+        X,
+        y,
+    )
+    module = reg.net_.module_
+    Z = module.standardized_code(torch.as_tensor(X, dtype=torch.float32)).detach().double()
+    ridge = Ridge(alpha=len(X) * alpha / 2).fit(Z.numpy(), y)
+    head = module.head.weight.detach().double().numpy().ravel()
+    np.testing.assert_allclose(head, ridge.coef_, rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(module.head.bias.item(), ridge.intercept_, atol=1e-4)
+    # Clearly shrunk from the unpenalised least squares.
+    plain = np.linalg.lstsq(np.c_[Z.numpy(), np.ones(len(X))], y, rcond=None)[0][:-1]
+    assert np.linalg.norm(head) < 0.9 * np.linalg.norm(plain)
+
+
 def test_with_dropout_the_classifier_head_starts_with_a_lower_expected_loss(digits):
     # The probe fitted under dropout's penalty has a lower log-loss averaged
     # over dropout masks (the loss fine-tuning starts from) than the probe

@@ -122,8 +122,10 @@ _HINTON = {
         "early_stopping": False,
         "tol": 0.0,
     },
-    # <= --cv-max-labels: the default fine-tuning, learning rate by CV.
-    "few": {"max_iter": 200},
+    # <= --cv-max-labels: dropout (Srivastava et al., 2014), the learning
+    # rate by CV; on all of MNIST it took the fine-tuned network from 0.774 /
+    # 0.914 to 0.788 / 0.925 with 100 / 1,000 labels (results/few_labels/).
+    "few": {"max_iter": 200, "dropout": 0.5, "input_dropout": 0.2},
     # More labels: a fixed budget with a cosine decay.
     "many": {"max_iter": 40, "learning_rate": "cosine", "tol": 0.0, "batch_size": 100},
     "pca_components": 50,
@@ -131,6 +133,8 @@ _HINTON = {
 RECIPES = {
     "digits": {
         "autoencoder": {"n_components": 32},
+        # Dropout, which helps the deep network below, cost this shallow one
+        # accuracy (100 labels, three seeds: 0.876 against 0.897).
         "few": {"max_iter": 200},
         "many": {"max_iter": 200},
         "pca_components": 30,

@@ -602,6 +602,18 @@ def learning_rate_schedule(estimator, fit, threshold):
     )
 
 
+def adam_arguments(alpha, fused=False):
+    """skorch's optimizer arguments for Adam with weight decay ``alpha`` on the weights only.
+
+    The biases go in a parameter group without weight decay, as
+    scikit-learn's ``MLPRegressor`` penalises the coefficients only.
+    """
+    arguments = {"optimizer__weight_decay": alpha, "optimizer__fused": fused}
+    if alpha:
+        arguments["optimizer__param_groups"] = [("*bias*", {"weight_decay": 0.0})]
+    return arguments
+
+
 @functools.cache
 def fused_adam_supported(device_type):
     """Whether torch's fused Adam (one kernel for every parameter) runs on this kind of device.
@@ -646,12 +658,7 @@ def build_net(estimator, module, terms, fit, validation_corruption=None):
         callbacks.append(("learning_rate", schedule))
     callbacks.append(("early_stopping", stopper))
     callbacks += copy.deepcopy(estimator.callbacks or [])
-    optimizer_args = {
-        "optimizer__weight_decay": estimator.alpha,
-        "optimizer__fused": fused_adam_supported(fit.device.type),
-    }
-    if estimator.alpha:
-        optimizer_args["optimizer__param_groups"] = [("*bias*", {"weight_decay": 0.0})]
+    optimizer_args = adam_arguments(estimator.alpha, fused_adam_supported(fit.device.type))
     valid = predefined_split(Dataset(fit.tensor(fit.valid))) if fit.early_stopping else None
     net = AutoencoderNet(
         module=module,

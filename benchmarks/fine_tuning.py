@@ -8,6 +8,10 @@ are classified by:
 ``fine-tuned``
     ``AutoencoderClassifier``: the autoencoder pretrained on every training
     row, its encoder fine-tuned with a softmax layer on the labelled rows.
+``frozen encoder + head``
+    ``AutoencoderClassifier(freeze_encoder=True)``: the same, but only the
+    softmax layer learns (with the recipe's dropout on the code), on the
+    pretrained encoder kept as it is.
 ``from scratch``
     The same network and fine-tuning, from PyTorch's default
     initialisation (``pretrain=False``): labelled rows only.
@@ -23,7 +27,7 @@ are classified by:
 The autoencoder is pretrained once per dataset and seed, without labels, and
 reused through ``sklearn.frozen.FrozenEstimator`` by every method that needs
 it (so its time is reported once, in the ``pretraining`` rows). With few
-labels (at most ``--cv-max-labels``), the fine-tuning learning rate of the two
+labels (at most ``--cv-max-labels``), the fine-tuning learning rate of the three
 network methods is chosen among ``--cv-learning-rates`` by 3-fold
 cross-validation on the labelled rows (``GridSearchCV``); with more, the
 dataset's fixed recipe is used. Test accuracy is averaged over the seeds;
@@ -91,6 +95,7 @@ DEFAULT_DIRS = {
 }
 METHODS = [
     "fine-tuned",
+    "frozen encoder + head",
     "from scratch",
     "frozen code + LR",
     "frozen code + SVC",
@@ -255,7 +260,7 @@ class Run:
             P_train, P_test = pca.transform(self.X_train), pca.transform(self.X_test)
         for seed in range(args.seeds):
             ae = None
-            if {"fine-tuned", "frozen code + LR", "frozen code + SVC"} & set(methods):
+            if set(methods) - {"from scratch", "PCA + SVC", "LabelSpreading"}:
                 ae, seconds = timed(self.autoencoder(seed).fit, self.X_train)
                 self.add("pretraining", n_train, seed, "", seconds, recipe_text(ae))
                 print(f"  {self.name} | seed {seed} | pretraining {seconds:.0f}s", flush=True)
@@ -269,6 +274,12 @@ class Run:
                     seconds, clf, lr = self.fit_network(clf, self.X_train, y_semi, n_labels)
                     accuracy = clf.score(self.X_test, self.y_test)
                     self.add("fine-tuned", n_labels, seed, accuracy, seconds, recipe_text(clf), lr)
+                if "frozen encoder + head" in methods:
+                    method = "frozen encoder + head"
+                    clf = self.classifier(FrozenEstimator(ae), n_labels, seed, freeze_encoder=True)
+                    seconds, clf, lr = self.fit_network(clf, self.X_train, y_semi, n_labels)
+                    accuracy = clf.score(self.X_test, self.y_test)
+                    self.add(method, n_labels, seed, accuracy, seconds, recipe_text(clf), lr)
                 if "from scratch" in methods:
                     clf = self.classifier(self.autoencoder(seed), n_labels, seed, pretrain=False)
                     seconds, clf, lr = self.fit_network(clf, self.X_train, y_semi, n_labels)
@@ -368,7 +379,7 @@ def markdown(name, rows, args, machine, elapsed, n_train, n_test):
         ]
     recipes = {}
     for r in rows:
-        if r["method"] in ("fine-tuned", "from scratch"):
+        if r["method"] in ("fine-tuned", "frozen encoder + head", "from scratch"):
             recipes.setdefault((r["method"], r["labels"]), (r["recipe"], []))[1].append(
                 r["chosen_learning_rate"]
             )
@@ -457,7 +468,7 @@ def parse_args(argv=None):
         nargs="*",
         default=[],
         dest="extra",
-        help="fine-tuning parameters of the two network methods, key=value (probes only)",
+        help="fine-tuning parameters of the network methods, key=value (probes only)",
     )
     parser.add_argument(
         "--pretrain-set",

@@ -269,14 +269,11 @@ class Run:
                 index = balanced_subset(self.y_train, n_labels, seed)
                 y_semi = np.full_like(self.y_train, -1)
                 y_semi[index] = self.y_train[index]
-                if "fine-tuned" in methods:
+                for method, freeze in (("fine-tuned", False), ("frozen encoder + head", True)):
+                    if method not in methods:
+                        continue
                     clf = self.classifier(FrozenEstimator(ae), n_labels, seed)
-                    seconds, clf, lr = self.fit_network(clf, self.X_train, y_semi, n_labels)
-                    accuracy = clf.score(self.X_test, self.y_test)
-                    self.add("fine-tuned", n_labels, seed, accuracy, seconds, recipe_text(clf), lr)
-                if "frozen encoder + head" in methods:
-                    method = "frozen encoder + head"
-                    clf = self.classifier(FrozenEstimator(ae), n_labels, seed, freeze_encoder=True)
+                    clf.set_params(freeze_encoder=freeze)
                     seconds, clf, lr = self.fit_network(clf, self.X_train, y_semi, n_labels)
                     accuracy = clf.score(self.X_test, self.y_test)
                     self.add(method, n_labels, seed, accuracy, seconds, recipe_text(clf), lr)

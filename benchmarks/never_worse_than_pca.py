@@ -86,6 +86,7 @@ COLUMNS = [
     "epochs",
     "kept_pca",
     "fit_seconds",
+    "kept_mlp",
 ]
 
 
@@ -141,6 +142,8 @@ def make_estimator(kind, n_components, seed, shape, variant, extra):
 
 def run_cell(dataset, X, X_test, shape, k, seed, fits, args):
     """Fit PCA and the given ``(estimator, variant)`` fits on one subset; return their rows."""
+    from skae.nn import ConvEncoder
+
     torch.set_num_threads(args.threads)
     n_train = len(X)
     pca = PCA(k, random_state=seed).fit(X)
@@ -158,6 +161,10 @@ def run_cell(dataset, X, X_test, shape, k, seed, fits, args):
         kept = getattr(estimator, "validation_mse_", None) == getattr(
             estimator, "pca_validation_mse_", False
         )
+        # A convolutional fit can keep the MLP its pixel path holds.
+        kept_mlp = kind == "conv" and not any(
+            isinstance(module, ConvEncoder) for module in estimator.net_.module_.modules()
+        )
         rows.append(
             {
                 "dataset": dataset,
@@ -172,12 +179,14 @@ def run_cell(dataset, X, X_test, shape, k, seed, fits, args):
                 "epochs": estimator.n_iter_,
                 "kept_pca": kept,
                 "fit_seconds": seconds,
+                "kept_mlp": kept_mlp,
             }
         )
         print(
             f"{dataset} n={n_train} k={k} seed={seed} {kind}/{variant}: "
             f"PCA {pca_sse:.3f}, skae {sse:.3f}, ratio {sse / pca_sse:.3f}, "
-            f"{estimator.n_iter_} epochs{' (kept PCA)' if kept else ''}, {seconds:.1f}s",
+            f"{estimator.n_iter_} epochs{' (kept PCA)' if kept else ''}"
+            f"{' (kept its MLP)' if kept_mlp else ''}, {seconds:.1f}s",
             flush=True,
         )
     return rows

@@ -280,6 +280,35 @@ class ConvolutionalArchitecture(BaseEstimator):
             raise ValueError(f"pixel_path must be True or False, got {self.pixel_path!r}.")
         return channels, dense, bool(self.pixel_path)
 
+    def held_mlp_parameters(self):
+        """Return the estimator parameters of the MLP this network holds, or None.
+
+        With ``pixel_path`` and fully connected layers, the network holds the
+        MLP of ``dense_layer_sizes`` and ``activation`` beside its
+        convolutions. A fit that starts at PCA's solution with early stopping
+        on fewer than 10,000 rows also trains that MLP alone, and keeps it
+        unless the convolutions beat it on the held-out rows (see ``init``
+        in :class:`~skae.Autoencoder`).
+
+        Returns
+        -------
+        parameters : dict or None
+            ``hidden_layer_sizes`` and ``activation`` for the estimator, or
+            None without a pixel path or fully connected layers.
+
+        Examples
+        --------
+        >>> from skae import ConvolutionalArchitecture
+        >>> ConvolutionalArchitecture((8, 8)).held_mlp_parameters()
+        {'hidden_layer_sizes': (512,), 'activation': 'relu'}
+        >>> print(ConvolutionalArchitecture((8, 8), pixel_path=False).held_mlp_parameters())
+        None
+        """
+        dense = _positive_integers(self.dense_layer_sizes)
+        if not (self.pixel_path and dense):
+            return None
+        return {"hidden_layer_sizes": dense, "activation": self.activation}
+
     def build(self, n_features, code_width, code_activation):
         """Build a fresh ``(encoder, decoder)`` pair of torch modules.
 

@@ -70,6 +70,10 @@ __all__ = ["BaseAutoencoder"]
 # with a quarter of the working set.
 _INFERENCE_BATCH_VALUES = 1 << 20
 
+# What a fit may choose for the network beyond the parameters: its start
+# (``init``), and the MLP an architecture holds (``settle_start``).
+_NETWORK_CHOICES = ("init", "architecture", "hidden_layer_sizes", "activation")
+
 
 class _FirstUnits(torch.nn.Module):
     """Keep the first ``k`` code units, zero the rest (the kept prefix of an ordered code)."""
@@ -329,10 +333,13 @@ class BaseAutoencoder(
             history = None
             module, terms, noise = _training.build_module(spec, fit)
         epochs_before = len(history) if history is not None else 0
-        # A continued fit keeps the network, so it keeps the start it was built for.
+        # A continued fit keeps the network, so it keeps the start it was built
+        # for, and the layers: an architecture's fit can keep the MLP it holds.
         self._fitted_with = clone(spec)
         if continuing:
-            self._fitted_with.set_params(init=previous.init)
+            self._fitted_with.set_params(
+                **{name: getattr(previous, name) for name in _NETWORK_CHOICES}
+            )
         self.net_ = _training.build_net(spec, module, terms, fit, noise)
         if history is not None:
             self.net_.history = history

@@ -151,7 +151,8 @@ def test_bad_settings_fail_fit_with_a_clear_message(digits, params, match):
 
 def test_params_are_nested_cloned_and_searchable(digits):
     X_train = digits[0][:300]
-    conv = ConvolutionalArchitecture((8, 8), channels=(4,))
+    # Without a pixel path the fitted network is always the convolutional one.
+    conv = ConvolutionalArchitecture((8, 8), channels=(4,), pixel_path=False)
     ae = Autoencoder(4, architecture=conv, max_iter=3, **FAST)
     assert ae.get_params()["architecture__channels"] == (4,)
     copy = clone(ae)

@@ -93,7 +93,10 @@ class ConvolutionalArchitecture(BaseEstimator):
         reconstructed held-out rows at 0.90 times PCA's error against the
         MLP's 0.81: each output pixel then comes from a few upsampled
         feature values through weights shared by every position (see the
-        user guide). No effect without fully connected layers.
+        user guide). No effect without fully connected layers. A fit that
+        starts at PCA's solution on fewer than 10,000 rows also trains that
+        MLP alone and keeps it unless the convolutions beat it on the
+        held-out rows (:meth:`held_mlp_parameters`).
 
     kernel_size : int, default=3
         Side of the square kernels; must be odd (padding ``kernel_size //

@@ -70,9 +70,10 @@ default="identity"
         ``build(n_features, n_components, code_activation)`` returns a torch
         ``(encoder, decoder)`` pair, such as a
         :class:`~skae.ConvolutionalArchitecture` for image rows. Its own
-        parameters are grid-searchable as ``architecture__<name>``. None
-        builds the MLP described by ``hidden_layer_sizes`` and
-        ``activation``.""",
+        parameters are grid-searchable as ``architecture__<name>``. An
+        architecture that holds an MLP beside its other layers can say so
+        with ``held_mlp_parameters()`` (see ``init``). None builds the MLP
+        described by ``hidden_layer_sizes`` and ``activation``.""",
     "regularizers": """\
     regularizers : list of (str, regularizer) tuples or None, default=None
         Corruptions of the input (:class:`~skae.NoiseCorruption`) and

@@ -6,7 +6,9 @@ theirs (``SelfTrainingClassifier(estimator=...)``): ``fit`` clones it, trains
 the clone on ``X`` without the labels (for the classifier every row, those
 labelled ``-1`` included: scikit-learn's convention for unlabelled rows),
 copies its encoder, puts a linear output layer on the code and trains both
-on the labelled rows through skorch, as every skae model trains. An
+on the labelled rows through skorch, as every skae model trains (with
+``vat_epsilon``, also smooth around every row: virtual adversarial
+training, whose skorch net is :class:`FineTuningNet`). An
 autoencoder fitted elsewhere is reused as it is when wrapped in
 :class:`sklearn.frozen.FrozenEstimator`.
 
@@ -46,7 +48,12 @@ from ._sklearn_internals import HasMethods, Interval, StrOptions, _fit_context
 from ._training import adam_arguments, end_fit, hold_out
 from ._warnings import warn
 from .nn import init_parameters_
-from .nn._supervised import FineTuningModule, SupervisedLoss, reinit_dead_units_
+from .nn._supervised import (
+    FineTuningModule,
+    SupervisedLoss,
+    reinit_dead_units_,
+    virtual_adversarial_loss,
+)
 
 __all__ = ["AutoencoderClassifier", "AutoencoderRegressor", "LabelledBatchIterator"]
 
@@ -77,6 +84,11 @@ class LabelledBatchIterator:
         CPU generator for the permutations.
     device : str or torch.device, default="cpu"
         Where densified sparse batches are put.
+    n_batches : int or None, default=None
+        Batches per epoch; None is one pass over the rows. More passes go
+        on over the rows again (in a new order when shuffling), so an epoch
+        can be as long as a pass over other, more numerous rows: the
+        unlabelled ones of virtual adversarial training.
 
     Examples
     --------
@@ -86,30 +98,138 @@ class LabelledBatchIterator:
     >>> data = Dataset(torch.arange(10.0).reshape(5, 2), torch.arange(5))
     >>> [y.tolist() for _, y in LabelledBatchIterator(data, batch_size=2)]
     [[0, 1], [2, 3], [4]]
+    >>> [y.tolist() for _, y in LabelledBatchIterator(data, batch_size=2, n_batches=5)]
+    [[0, 1], [2, 3], [4], [0, 1], [2, 3]]
     """
 
-    def __init__(self, dataset, batch_size, shuffle=False, generator=None, device="cpu"):
+    def __init__(
+        self, dataset, batch_size, shuffle=False, generator=None, device="cpu", n_batches=None
+    ):
         self.dataset = dataset
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.generator = generator
         self.device = device
+        self.n_batches = n_batches
 
     def __len__(self):
+        if self.n_batches is not None:
+            return self.n_batches
         return math.ceil(self.dataset.X.shape[0] / self.batch_size)
+
+    def _orders(self, n):
+        """Row orders, one per pass: drawn anew each pass when shuffling."""
+        while True:
+            if self.shuffle:
+                yield torch.randperm(n, generator=self.generator).to(self.dataset.y.device)
+            else:
+                yield None
 
     def __iter__(self):
         X, y = self.dataset.X, self.dataset.y
         n = X.shape[0]
-        order = torch.randperm(n, generator=self.generator) if self.shuffle else None
-        if order is not None:
-            order = order.to(y.device)
-        for start in range(0, n, self.batch_size):
-            if order is None:
-                index = slice(start, start + self.batch_size)
-            else:
-                index = order[start : start + self.batch_size]
-            yield rows_as_tensor(X, index, self.device), y[index]
+        remaining = len(self)
+        for order in self._orders(n):
+            for start in range(0, n, self.batch_size):
+                if remaining == 0:
+                    return
+                if order is None:
+                    index = slice(start, start + self.batch_size)
+                else:
+                    index = order[start : start + self.batch_size]
+                remaining -= 1
+                yield rows_as_tensor(X, index, self.device), y[index]
+            if self.n_batches is None:
+                return
+
+
+class FineTuningNet(AutoencoderNet):
+    """The net that fine-tunes: the supervised loss, plus virtual adversarial training.
+
+    Parameters
+    ----------
+    *args, **kwargs
+        As for :class:`skae._net.AutoencoderNet`.
+    smoothed_rows : Tensor, sparse matrix or None, default=None
+        Rows (labelled or not) on which each training step also minimises
+        :func:`skae.nn._supervised.virtual_adversarial_loss`, a batch as
+        large as the labelled one drawn from them at every step; None adds
+        nothing.
+    smoothing_radius : float, default=0.0
+        The radius of the virtual adversarial moves, in the units of the rows.
+    smoothing_seed : int, default=0
+        Seed of the private generators that draw those batches and the
+        power iteration's starts.
+    smoothing_divergence : {"kl", "squared_error"}, default="kl"
+        How two outputs of the module are compared: class probabilities
+        from logits, or regression outputs.
+
+    Notes
+    -----
+    The loss of a step is the labelled batch's mean loss plus the
+    virtual adversarial loss of its batch of ``smoothed_rows``, with weight
+    one (as in Miyato et al., 2018); the epoch mean of the latter is
+    recorded in the history as ``train_virtual_adversarial``.
+    """
+
+    def __init__(
+        self,
+        *args,
+        smoothed_rows=None,
+        smoothing_radius=0.0,
+        smoothing_seed=0,
+        smoothing_divergence="kl",
+        **kwargs,
+    ):
+        super().__init__(*args, **kwargs)
+        self.smoothed_rows = smoothed_rows
+        self.smoothing_radius = smoothing_radius
+        self.smoothing_seed = smoothing_seed
+        self.smoothing_divergence = smoothing_divergence
+
+    def _smoothing_batch(self, size):
+        """The next ``size`` rows of ``smoothed_rows``, in an order drawn anew each pass."""
+        if getattr(self, "_smoothing_order", None) is None:
+            self._smoothing_draws = torch.Generator().manual_seed(self.smoothing_seed)
+            self._smoothing_order = torch.empty(0, dtype=torch.long)
+        needed = []
+        while size > 0:
+            if not len(self._smoothing_order):
+                n_rows = self.smoothed_rows.shape[0]
+                self._smoothing_order = torch.randperm(n_rows, generator=self._smoothing_draws)
+            taken, self._smoothing_order = (
+                self._smoothing_order[:size],
+                self._smoothing_order[size:],
+            )
+            needed.append(taken)
+            size -= len(taken)
+        return rows_as_tensor(self.smoothed_rows, torch.cat(needed), self.device)
+
+    def train_step_single(self, batch, **fit_params):
+        self._set_training(True)
+        Xi, yi = batch
+        y_pred = self.infer(Xi, **fit_params)
+        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        if self.smoothed_rows is not None:
+            rows = self._smoothing_batch(len(yi))
+            if getattr(self, "_power_draws", None) is None:
+                self._power_draws = torch.Generator(device=rows.device).manual_seed(
+                    self.smoothing_seed
+                )
+            smoothing = virtual_adversarial_loss(
+                self.module_,
+                rows,
+                self.smoothing_radius,
+                self._power_draws,
+                divergence=self.smoothing_divergence,
+            )
+            self.part_sums_["virtual_adversarial"] = self.part_sums_.get(
+                "virtual_adversarial", 0.0
+            ) + smoothing.detach() * len(yi)
+            self.part_count_ += len(yi)
+            loss = loss + smoothing
+        loss.backward()
+        return {"loss": loss, "y_pred": y_pred}
 
 
 def _as_tensor(X, device):
@@ -163,6 +283,7 @@ class _BaseFineTuning(PersistenceMixin, BaseEstimator, metaclass=ABCMeta):
         "alpha": [Interval(Real, 0, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "input_dropout": [Interval(Real, 0, 1, closed="left")],
+        "vat_epsilon": [Interval(Real, 0, None, closed="left")],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
@@ -309,8 +430,12 @@ class _BaseFineTuning(PersistenceMixin, BaseEstimator, metaclass=ABCMeta):
                 pass  # a class too small to split, or fewer held-out rows than classes
         return hold_out(n_rows, self.validation_fraction, seed)
 
-    def _build_net(self, module, n_train, valid, device, shuffle_seed):
-        """The initialised skorch net that fine-tunes ``module``."""
+    def _build_net(self, module, n_train, valid, device, shuffle_seed, smoothing=None):
+        """The initialised skorch net that fine-tunes ``module``.
+
+        ``smoothing`` is ``(rows, radius, seed, divergence)`` for virtual adversarial
+        training (see :class:`FineTuningNet`), or None.
+        """
         sink = print if self.verbose else noop
         early = valid is not None
         stopper = (EarlyStoppingFromStart if early else EarlyStopping)(
@@ -329,9 +454,14 @@ class _BaseFineTuning(PersistenceMixin, BaseEstimator, metaclass=ABCMeta):
         batch_size = min(200, n_train) if self.batch_size == "auto" else self.batch_size
         # Not fused: the published fine-tuning figures were made without it.
         optimizer_args = adam_arguments(self.alpha)
-        net = AutoencoderNet(
+        rows, radius, seed, divergence = smoothing or (None, 0.0, 0, "kl")
+        net = FineTuningNet(
             module=module,
             criterion=SupervisedLoss(self._loss),
+            smoothed_rows=rows,
+            smoothing_radius=radius,
+            smoothing_seed=seed,
+            smoothing_divergence=divergence,
             optimizer=torch.optim.Adam,
             lr=self.learning_rate_init,
             max_epochs=self.max_iter,
@@ -340,6 +470,11 @@ class _BaseFineTuning(PersistenceMixin, BaseEstimator, metaclass=ABCMeta):
             iterator_train__shuffle=True,
             iterator_train__generator=torch.Generator().manual_seed(shuffle_seed),
             iterator_train__device=device,
+            # With virtual adversarial training an epoch is a pass over the
+            # rows it smooths (every row of X), the labelled ones cycled.
+            iterator_train__n_batches=(
+                None if rows is None else max(1, math.ceil(rows.shape[0] / batch_size))
+            ),
             iterator_valid=LabelledBatchIterator,
             iterator_valid__device=device,
             train_split=predefined_split(valid) if early else None,
@@ -401,15 +536,45 @@ class _BaseFineTuning(PersistenceMixin, BaseEstimator, metaclass=ABCMeta):
             weight, bias = self._dropout_probe(codes.astype(np.float64), y_train)
             module.start_head_(torch.as_tensor(bias), torch.as_tensor(weight))
         self._fitted_with = clone(self)
-        self.net_ = self._build_net(module, X_train.shape[0], valid_data, device, seeds[2])
+        smoothing = self._smoothing(X, device, seeds[2])
+        self.net_ = self._build_net(
+            module, X_train.shape[0], valid_data, device, seeds[2], smoothing
+        )
         self.net_.partial_fit(
             _as_tensor(X_train, device),
             torch.as_tensor(y_train, device=device),
             epochs=self.max_iter,
         )
+        self.net_.smoothed_rows = None  # every row of X: not kept after fit
         self._read_history(early)
         end_fit(self)
         return self
+
+    def _smoothing(self, X, device, seed):
+        """``(rows, radius, seed, divergence)`` of virtual adversarial training, or None.
+
+        Every row of ``X``, labelled or not; the radius is ``vat_epsilon``
+        times the root of the total variance of ``X`` (the root mean squared
+        distance of a row from the mean row).
+        """
+        if not self.vat_epsilon:
+            return None
+        if self.freeze_encoder:
+            raise ValueError(
+                f"vat_epsilon={self.vat_epsilon!r} needs the encoder's gradient with respect to "
+                "its input, but freeze_encoder=True runs the encoder without one; set "
+                "vat_epsilon=0 or freeze_encoder=False."
+            )
+        if hasattr(X, "tocsr"):
+            X64 = X.astype(np.float64)
+            mean = np.asarray(X64.mean(axis=0)).ravel()
+            squares = np.asarray(X64.multiply(X64).mean(axis=0)).ravel()
+            total_variance = float(np.sum(squares - mean**2))
+        else:
+            total_variance = float(np.var(X, axis=0, dtype=np.float64).sum())
+        radius = self.vat_epsilon * math.sqrt(max(total_variance, 0.0))
+        divergence = "kl" if self._loss == "cross_entropy" else "squared_error"
+        return _as_tensor(X, device), radius, seed, divergence
 
     # The largest second derivative of the loss in the head's output (the
     # log-loss: p (1 - p) <= 1/4), in the units of the probe's L2 penalty.
@@ -537,11 +702,13 @@ _SHARED_PARAMETERS = {
     "max_iter": """\
     max_iter : int, default=200
         Maximum number of epochs of fine-tuning (passes over the labelled
-        rows), as in :class:`~sklearn.neural_network.MLPClassifier`.""",
+        rows; with ``vat_epsilon``, over every row of ``X``), as in
+        :class:`~sklearn.neural_network.MLPClassifier`.""",
     "batch_size": """\
     batch_size : int or "auto", default="auto"
-        Labelled rows per mini-batch; ``"auto"`` means ``min(200,
-        n_labelled)``.""",
+        Labelled rows per mini-batch (and, with ``vat_epsilon``, as many
+        rows of ``X`` for the virtual adversarial loss); ``"auto"`` means
+        ``min(200, n_labelled)``.""",
     "learning_rate": """\
     learning_rate : {"constant", "cosine"}, default="constant"
         Schedule of the learning rate over the ``max_iter`` epochs:
@@ -590,6 +757,31 @@ _SHARED_PARAMETERS = {
         Probability of zeroing each feature of the labelled rows at every
         fine-tuning step (0.2 in Srivastava et al., 2014, with
         ``dropout=0.5``).""",
+    "vat_epsilon": """\
+    vat_epsilon : float, default=0.0
+        If positive, each fine-tuning step also minimises the virtual
+        adversarial loss (Miyato et al., 2018) of a batch of rows of ``X``
+        as large as the labelled one: how much the output of a row changes
+        when the row moves by ``vat_epsilon`` times the spread of ``X`` (the
+        root of its total variance) in the direction that changes it most.
+        This trains the network to be smooth around every row of ``X``,
+        labelled or not: the classifier's unlabelled rows (``-1``) then
+        shape the fine-tuning too, not only the pretraining. The outputs
+        compared are the class probabilities (KL divergence) of the
+        classifier and the predictions (squared difference) of the
+        regressor. An epoch then passes over every row of ``X`` (the
+        labelled batches cycle), and each step costs about three times as
+        much. 0.3 is the radius Miyato et al. used on MNIST (2.0 on pixels
+        whose spread is 7.3), in these relative units. On the digits
+        (1,347 training rows, three seeds) the fine-tuned network reached
+        0.966 / 0.988 accuracy with 100 / 1,000 labels at
+        ``vat_epsilon=0.3``, against 0.897 / 0.978 without, 0.916 / 0.991
+        for PCA + SVC and 0.955 / 0.972 for
+        :class:`~sklearn.semi_supervised.LabelSpreading` (see the
+        fine-tuning page of the documentation). Off by default: the
+        recipes measured on MNIST and Fashion-MNIST have none, and it
+        triples the cost of a step. Incompatible with
+        ``freeze_encoder=True``, whose encoder has no gradient.""",
     "early_stopping": """\
     early_stopping : bool, default=False
         If True, hold out ``validation_fraction`` of the labelled rows
@@ -669,7 +861,7 @@ _SHARED_ATTRIBUTES = """\
         Best of ``validation_scores_``, or the untrained network's score
         when no epoch improved on it; only with early stopping.
 
-    net_ : skae._net.AutoencoderNet
+    net_ : skae._supervised.FineTuningNet
         The skorch net that fine-tuned the torch module ``net_.module_``
         (a :class:`skae.nn._supervised.FineTuningModule`: the encoder and
         its output layer); its ``history`` holds every epoch's record."""
@@ -728,11 +920,12 @@ class AutoencoderClassifier(ClassifierMixin, _BaseFineTuning):
     (softmax) loss, through skorch, as every skae model trains. Rows whose
     label is ``-1`` are unlabelled, scikit-learn's semi-supervised
     convention (:class:`~sklearn.semi_supervised.SelfTrainingClassifier`,
-    :class:`~sklearn.semi_supervised.LabelSpreading`): they help only
-    through the pretraining. This is the pretrain-then-fine-tune recipe of
-    Hinton & Salakhutdinov (2006) and of stacked denoising autoencoders
-    (Vincent et al., 2010): unlabelled rows shape the encoder, a few labels
-    finish it.
+    :class:`~sklearn.semi_supervised.LabelSpreading`): they help through
+    the pretraining and, with ``vat_epsilon``, through the fine-tuning too
+    (virtual adversarial training, Miyato et al., 2018). This is the
+    pretrain-then-fine-tune recipe of Hinton & Salakhutdinov (2006) and of
+    stacked denoising autoencoders (Vincent et al., 2010): unlabelled rows
+    shape the encoder, a few labels finish it.
 
     Parameters
     ----------
@@ -801,6 +994,10 @@ class AutoencoderClassifier(ClassifierMixin, _BaseFineTuning):
     Srivastava, N. et al. (2014). Dropout: a simple way to prevent neural
     networks from overfitting. Journal of Machine Learning Research, 15.
 
+    Miyato, T., Maeda, S., Koyama, M. and Ishii, S. (2018). Virtual
+    adversarial training: a regularization method for supervised and
+    semi-supervised learning. IEEE TPAMI, 41(8).
+
     Examples
     --------
     >>> import numpy as np
@@ -840,6 +1037,7 @@ class AutoencoderClassifier(ClassifierMixin, _BaseFineTuning):
         alpha=0.0,
         dropout=0.0,
         input_dropout=0.0,
+        vat_epsilon=0.0,
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,
@@ -894,8 +1092,9 @@ class AutoencoderClassifier(ClassifierMixin, _BaseFineTuning):
             Training rows, labelled or not.
         y : array-like of shape (n_samples,)
             Class labels; ``-1`` marks an unlabelled row (used by the
-            pretraining only), unless the other labels hold a single class
-            (see Notes).
+            pretraining, and by the fine-tuning's virtual adversarial loss
+            with ``vat_epsilon``), unless the other labels hold a single
+            class (see Notes).
 
         Returns
         -------
@@ -1110,6 +1309,15 @@ class AutoencoderRegressor(RegressorMixin, _BaseFineTuning):
     example with :class:`~sklearn.compose.TransformedTargetRegressor`).
     ``predict`` computes in float64 from a float64 copy of the network.
     ``fit`` has no ``sample_weight`` (see :class:`AutoencoderClassifier`).
+    With ``vat_epsilon`` the virtual adversarial loss is the squared change
+    of the predictions, again on the targets' scale: a smoothness penalty
+    around every row of ``X``.
+
+    References
+    ----------
+    Miyato, T., Maeda, S., Koyama, M. and Ishii, S. (2018). Virtual
+    adversarial training: a regularization method for supervised and
+    semi-supervised learning. IEEE TPAMI, 41(8).
 
     Examples
     --------
@@ -1146,6 +1354,7 @@ class AutoencoderRegressor(RegressorMixin, _BaseFineTuning):
         alpha=0.0,
         dropout=0.0,
         input_dropout=0.0,
+        vat_epsilon=0.0,
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,

@@ -154,7 +154,13 @@ SUPERVISED = {
         Autoencoder(**SUPERVISED_AE), freeze_encoder=True, **SUPERVISED_FAST
     ),
     "AutoencoderClassifier-vae": AutoencoderClassifier(VAE(**SUPERVISED_AE), **SUPERVISED_FAST),
+    "AutoencoderClassifier-vat": AutoencoderClassifier(
+        Autoencoder(**SUPERVISED_AE), vat_epsilon=0.3, **SUPERVISED_FAST
+    ),
     "AutoencoderRegressor": AutoencoderRegressor(Autoencoder(**SUPERVISED_AE), **SUPERVISED_FAST),
+    "AutoencoderRegressor-vat": AutoencoderRegressor(
+        Autoencoder(**SUPERVISED_AE), vat_epsilon=0.3, **SUPERVISED_FAST
+    ),
     "AutoencoderRegressor-scratch-l2-cosine": AutoencoderRegressor(
         Autoencoder(**SUPERVISED_AE),
         pretrain=False,

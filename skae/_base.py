@@ -204,8 +204,7 @@ class BaseAutoencoder(
             :func:`skae.nn.init_parameters_`.
         """
         encoder, decoder = self._encoder_decoder(n_features, self.n_components)
-        deep = self.architecture is not None or self._hidden_layer_sizes()
-        if deep and _training.resolved_init(self, n_features) == "pca":
+        if self._is_deep() and _training.resolved_init(self, n_features) == "pca":
             encoder = LinearShortcut(encoder, n_features, self.n_components)
             decoder = LinearShortcut(decoder, self.n_components, n_features)
         return AutoencoderModule(
@@ -248,6 +247,15 @@ class BaseAutoencoder(
             self.best_validation_score_ = max(valid)
 
     # ------------------------------------------------------------- validation
+
+    def _is_deep(self):
+        """Whether the network has layers between the rows and the code.
+
+        An ``architecture`` or a non-empty ``hidden_layer_sizes``; a network
+        without them is linear maps to and from the code, which PCA's start
+        already is.
+        """
+        return self.architecture is not None or bool(self._hidden_layer_sizes())
 
     def _hidden_layer_sizes(self):
         hidden = self.hidden_layer_sizes

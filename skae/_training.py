@@ -436,7 +436,7 @@ def _settle_network(spec, folds, first_net, finished):
     whether a network beats PCA's start (see :func:`settle_start`).
     """
     width = spec.n_components
-    deep = spec.architecture is not None or spec._hidden_layer_sizes()
+    deep = spec._is_deep()
     nets = [first_net] + [_trained_net(spec, fold) for fold in folds[1:]]
     pairs = [
         _losses_and_start_losses(net, fold, width) for net, fold in zip(nets, folds, strict=True)
@@ -515,7 +515,7 @@ def settle_start(estimator, fit):
     if not (fit.early_stopping and fit.started_at_pca):
         return
     first_spec = estimator._fitted_with
-    deep = first_spec.architecture is not None or first_spec._hidden_layer_sizes()
+    deep = first_spec._is_deep()
     folds = [fit]
     few_held_out = fit.valid.shape[0] < _MIN_HELD_OUT_ROWS
     enough_rows = fit.X.shape[0] >= _MIN_ROWS_FOR_FOLDS

@@ -909,9 +909,7 @@ def test_virtual_adversarial_loss_of_a_softmax_is_half_its_largest_fisher_curvat
         _linear(W, b), x, eps, torch.Generator().manual_seed(1), n_power_iterations=100
     ).detach()
     p = torch.softmax(x @ W.T + b, dim=1)
-    largest = [
-        torch.linalg.eigvalsh(W.T @ (torch.diag(q) - torch.outer(q, q)) @ W)[-1] for q in p
-    ]
+    largest = [torch.linalg.eigvalsh(W.T @ (torch.diag(q) - torch.outer(q, q)) @ W)[-1] for q in p]
     expected = eps**2 * torch.stack(largest).mean() / 2
     assert float(loss) == pytest.approx(float(expected), rel=1e-3)
 
@@ -1014,3 +1012,40 @@ def test_virtual_adversarial_training_needs_an_encoder_that_learns(semi):
     with pytest.raises(ValueError, match="vat_epsilon=0.3 needs.*freeze_encoder=False"):
         quiet_fit(clf, X, y_semi)
     assert not hasattr(clf, "net_")
+
+
+def test_virtual_adversarial_loss_smooths_the_labelled_batch_and_as_many_other_rows(
+    few_digit_labels, monkeypatch
+):
+    import skae._supervised as supervised
+
+    X, y_semi, _, _, ae = few_digit_labels
+    seen = []
+
+    def recording(module, x, radius, generator, divergence="kl"):
+        seen.append((x.clone(), module.training, radius, divergence))
+        return virtual_adversarial_loss(module, x, radius, generator, divergence=divergence)
+
+    monkeypatch.setattr(supervised, "virtual_adversarial_loss", recording)
+    clf = AutoencoderClassifier(
+        FrozenEstimator(ae), vat_epsilon=0.3, dropout=0.5, max_iter=1, batch_size=20
+    )
+    quiet_fit(clf.set_params(random_state=0, device="cpu"), X, y_semi)
+    labelled = X[y_semi != -1]
+    spread = np.sqrt(X.astype(np.float64).var(axis=0).sum())
+    assert len(seen) == int(np.ceil(len(X) / 20))
+    for x, training, radius, divergence in seen:
+        # First a labelled batch (20 rows, or the last of them), then
+        # batch_size rows of X.
+        n_labelled = len(x) - 20
+        assert n_labelled in (20, len(labelled) % 20)
+        assert all((row == labelled).all(axis=1).any() for row in x[:n_labelled].numpy())
+        assert all((row == X).all(axis=1).any() for row in x[n_labelled:].numpy())
+        # In evaluation mode (no dropout), at vat_epsilon times the spread.
+        assert not training
+        assert radius == pytest.approx(0.3 * spread)
+        assert divergence == "kl"
+    # An epoch draws every row of X (the last step starts a new pass).
+    others = np.concatenate([x[-20:].numpy() for x, *_ in seen])
+    assert len(others) >= len(X)
+    assert len(np.unique(others, axis=0)) == len(np.unique(X, axis=0))

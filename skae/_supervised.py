@@ -792,10 +792,13 @@ _SHARED_PARAMETERS = {
         ``vat_epsilon=0.3``, against 0.897 / 0.978 without, 0.916 / 0.991
         for PCA + SVC and 0.955 / 0.972 for
         :class:`~sklearn.semi_supervised.LabelSpreading` (see the
-        fine-tuning page of the documentation). Off by default: the
-        recipes measured on MNIST and Fashion-MNIST have none, and it
-        triples the cost of a step. Incompatible with
-        ``freeze_encoder=True``, whose encoder has no gradient.""",
+        fine-tuning page of the documentation). **Off by default, and
+        compare it with 0 on your data:** on a 5,000-image MNIST subset
+        the benchmark's 784-500-500-2000 network fell with it to 0.09 /
+        0.39 accuracy with 100 / 1,000 labels (0.57 / 0.33 from scratch),
+        against 0.78 / 0.90 without, predicting a few classes for most
+        images. Incompatible with ``freeze_encoder=True``, whose encoder
+        has no gradient.""",
     "early_stopping": """\
     early_stopping : bool, default=False
         If True, hold out ``validation_fraction`` of the labelled rows

@@ -797,7 +797,8 @@ _SHARED_PARAMETERS = {
         the benchmark's 784-500-500-2000 network fell with it to 0.09 /
         0.39 accuracy with 100 / 1,000 labels (0.57 / 0.33 from scratch),
         against 0.78 / 0.90 without, predicting a few classes for most
-        images. Incompatible with ``freeze_encoder=True``, whose encoder
+        images (at ``learning_rate_init=1e-4`` too, only later).
+        Incompatible with ``freeze_encoder=True``, whose encoder
         has no gradient.""",
     "early_stopping": """\
     early_stopping : bool, default=False

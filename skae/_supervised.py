@@ -502,6 +502,13 @@ class _BaseFineTuning(PersistenceMixin, BaseEstimator, metaclass=ABCMeta):
 
     def _fine_tune(self, X, labelled, targets, n_outputs, stratify=None):
         """Pretrain on every row of ``X``, then fine-tune on ``X[labelled]`` and ``targets``."""
+        if self.vat_epsilon and self.freeze_encoder:
+            # Refused before the pretraining, so that nothing is fitted.
+            raise ValueError(
+                f"vat_epsilon={self.vat_epsilon!r} needs the encoder's gradient with respect to "
+                "its input, but freeze_encoder=True runs the encoder without one; set "
+                "vat_epsilon=0 or freeze_encoder=False."
+            )
         rng = check_random_state(self.random_state)
         seeds = [int(s) for s in rng.randint(np.iinfo(np.int32).max, size=5)]
         device = resolve_device(self.device)
@@ -574,12 +581,6 @@ class _BaseFineTuning(PersistenceMixin, BaseEstimator, metaclass=ABCMeta):
         """
         if not self.vat_epsilon:
             return None
-        if self.freeze_encoder:
-            raise ValueError(
-                f"vat_epsilon={self.vat_epsilon!r} needs the encoder's gradient with respect to "
-                "its input, but freeze_encoder=True runs the encoder without one; set "
-                "vat_epsilon=0 or freeze_encoder=False."
-            )
         if hasattr(X, "tocsr"):
             X64 = X.astype(np.float64)
             mean = np.asarray(X64.mean(axis=0)).ravel()

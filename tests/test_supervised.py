@@ -1011,7 +1011,8 @@ def test_virtual_adversarial_training_needs_an_encoder_that_learns(semi):
     clf = fast_classifier(vat_epsilon=0.3, freeze_encoder=True)
     with pytest.raises(ValueError, match="vat_epsilon=0.3 needs.*freeze_encoder=False"):
         quiet_fit(clf, X, y_semi)
-    assert not hasattr(clf, "net_")
+    # Refused before the pretraining: nothing was fitted.
+    assert not hasattr(clf, "net_") and not hasattr(clf, "autoencoder_")
 
 
 def test_virtual_adversarial_loss_smooths_the_labelled_batch_and_as_many_other_rows(

@@ -7,6 +7,7 @@ from ._autoencoder import Autoencoder
 from ._constraints import DecorrelationPenalty, WeightConstraint
 from ._contractive import ContractionPenalty, ContractiveAutoencoder
 from ._denoising import DenoisingAutoencoder, NoiseCorruption
+from ._model_selection import SemiSupervisedStratifiedKFold
 from ._onnx import register_converters as register_onnx_converters
 from ._onnx import register_if_available as _register_onnx_if_available
 from ._ordered_code import OrderedCode
@@ -33,6 +34,7 @@ __all__ = [
     "NoiseCorruption",
     "OrderedCode",
     "Penalty",
+    "SemiSupervisedStratifiedKFold",
     "SparseAutoencoder",
     "SparsityPenalty",
     "VAE",

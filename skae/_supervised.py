@@ -920,6 +920,18 @@ def _unlabelled_mask(y):
     return y == UNLABELLED
 
 
+def labelled_mask(y):
+    """Which rows of a 1-D label array hold a label.
+
+    All but the ``-1`` ones, unless the other labels hold a single class:
+    binary labels ``{-1, c}`` are two classes, and every row is labelled.
+    """
+    labelled = ~_unlabelled_mask(y)
+    if labelled.any() and not labelled.all() and len(np.unique(y[labelled])) == 1:
+        labelled[:] = True
+    return labelled
+
+
 @_fill_doc(
     {
         "autoencoder": _AUTOENCODER_DOC.format(
@@ -1141,9 +1153,8 @@ class AutoencoderClassifier(ClassifierMixin, _BaseFineTuning):
         labelled = ~_unlabelled_mask(y)
         # Checked without the -1s: an object array of strings and -1s is fine.
         check_classification_targets(y[labelled] if labelled.any() else y)
-        if not labelled.all() and len(np.unique(y[labelled])) == 1:
-            # One class besides -1: binary labels {-1, c}, where -1 is a class.
-            labelled[:] = True
+        # One class besides -1: binary labels {-1, c}, where -1 is a class.
+        labelled = labelled_mask(y)
         if not labelled.any():
             raise ValueError(
                 f"{type(self).__name__} needs labelled rows to fine-tune on, but every label "

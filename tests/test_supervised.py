@@ -1042,8 +1042,10 @@ def test_virtual_adversarial_loss_smooths_the_labelled_batch_and_as_many_other_r
         assert n_labelled in (20, len(labelled) % 20)
         assert all((row == labelled).all(axis=1).any() for row in x[:n_labelled].numpy())
         assert all((row == X).all(axis=1).any() for row in x[n_labelled:].numpy())
-        # In evaluation mode (no dropout), at vat_epsilon times the spread.
-        assert not training
+        # In training mode, dropout included (as in Miyato et al.'s code;
+        # in evaluation mode it let the dropout network and the smoothed
+        # one drift apart), at vat_epsilon times the spread.
+        assert training
         assert radius == pytest.approx(0.3 * spread)
         assert divergence == "kl"
     # An epoch draws every row of X (the last step starts a new pass).

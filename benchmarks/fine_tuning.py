@@ -21,12 +21,12 @@ are classified by:
     or not, during fine-tuning: the way unlabelled rows shape the
     fine-tuning itself. Only on datasets whose recipe has a ``vat`` entry
     (the digits) or with ``--vat-epsilon``, at that ``vat_epsilon`` and the
-    default learning rate, without a learning-rate search: each candidate
-    and fold would fit on every training row
+    default learning rate, without a learning-rate search: its seven fits
+    would each pass over every training row
     (``skae.SemiSupervisedStratifiedKFold`` keeps the unlabelled rows in
-    every training set), seven fits where the other rows make one, and on
-    the digits no learning rate from 3e-4 to 3e-3 came clearly ahead
-    (probes, ``docs/fine_tuning.rst``).
+    every training set), where the other rows' searches fit the labelled
+    rows alone, and on the digits no learning rate from 3e-4 to 3e-3 came
+    clearly ahead (probes, ``docs/fine_tuning.rst``).
 ``frozen code + LR`` / ``frozen code + SVC``
     The pretrained autoencoder's codes, standardised, then
     ``LogisticRegression`` or an RBF ``SVC`` fitted on the labelled rows.

@@ -27,6 +27,8 @@ are classified by:
     every training set), where the other rows' searches fit the labelled
     rows alone, and on the digits no learning rate from 3e-4 to 3e-3 came
     clearly ahead (probes, ``docs/fine_tuning.rst``).
+    ``--vat-set`` changes their parameters alone (``max_iter``, where a
+    pass over every row is the expensive part; ``ema_decay``).
 ``frozen code + LR`` / ``frozen code + SVC``
     The pretrained autoencoder's codes, standardised, then
     ``LogisticRegression`` or an RBF ``SVC`` fitted on the labelled rows.
@@ -222,6 +224,8 @@ class Run:
             self.recipe["many"] = {**self.recipe["many"], "max_iter": args.all_epochs}
         if args.vat_epsilon is not None:
             self.recipe["vat"] = {"vat_epsilon": args.vat_epsilon}
+        if args.vat_extra and "vat" in self.recipe:
+            self.recipe["vat"] = {**self.recipe["vat"], **args.vat_extra}
         self.rows = []
 
     def autoencoder(self, seed):
@@ -234,10 +238,10 @@ class Run:
         from skae import AutoencoderClassifier
 
         few = n_labels <= self.args.cv_max_labels
-        recipe = {**self.recipe["few" if few else "many"], **(self.recipe["vat"] if vat else {})}
+        recipe = {**self.recipe["few" if few else "many"], **self.args.extra}
         return AutoencoderClassifier(
             autoencoder,
-            **{**recipe, **self.args.extra},
+            **{**recipe, **(self.recipe["vat"] if vat else {})},
             random_state=seed,
             device=self.args.device,
             **params,
@@ -513,6 +517,14 @@ def parse_args(argv=None):
         help="fine-tuning parameters of the network methods, key=value (probes only)",
     )
     parser.add_argument(
+        "--vat-set",
+        nargs="*",
+        default=[],
+        dest="vat_extra",
+        help="fine-tuning parameters of the '+ VAT' rows only, key=value, over --set "
+        "(for instance max_iter=20 ema_decay=0.999)",
+    )
+    parser.add_argument(
         "--pretrain-set",
         nargs="*",
         default=[],
@@ -525,6 +537,7 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     args.extra = parameters_from_pairs(args.extra)
     args.pretrain_extra = parameters_from_pairs(args.pretrain_extra)
+    args.vat_extra = parameters_from_pairs(args.vat_extra)
     args.argv = list(sys.argv[1:] if argv is None else argv)
     for label in args.labels:
         if label != "all" and not label.isdigit():

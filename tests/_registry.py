@@ -158,8 +158,9 @@ SUPERVISED = {
         Autoencoder(**SUPERVISED_AE), vat_epsilon=0.3, **SUPERVISED_FAST
     ),
     "AutoencoderRegressor": AutoencoderRegressor(Autoencoder(**SUPERVISED_AE), **SUPERVISED_FAST),
-    "AutoencoderRegressor-vat": AutoencoderRegressor(
-        Autoencoder(**SUPERVISED_AE), vat_epsilon=0.3, **SUPERVISED_FAST
+    # With the average of the weights as the fitted network and the target.
+    "AutoencoderRegressor-vat-ema": AutoencoderRegressor(
+        Autoencoder(**SUPERVISED_AE), vat_epsilon=0.3, ema_decay=0.9, **SUPERVISED_FAST
     ),
     "AutoencoderRegressor-scratch-l2-cosine": AutoencoderRegressor(
         Autoencoder(**SUPERVISED_AE),

@@ -8,6 +8,7 @@ and reproducibility. Small networks and few epochs: every configuration
 fits in well under a second.
 """
 
+import copy
 import inspect
 import pickle
 import re
@@ -940,6 +941,144 @@ def test_virtual_adversarial_loss_trains_the_module_not_its_target():
         torch.testing.assert_close(mine, theirs.grad)
 
 
+def test_virtual_adversarial_loss_from_another_modules_target_is_their_kl_at_radius_zero():
+    # With no move, the loss is KL(target_module(x) || module(x)): the
+    # mean teacher's consistency term; with the module as its own target, 0.
+    torch.manual_seed(0)
+    module, teacher = torch.nn.Linear(5, 3), torch.nn.Linear(5, 3)
+    x = torch.randn(8, 5)
+    draws = torch.Generator().manual_seed(0)
+    got = virtual_adversarial_loss(module, x, 0.0, draws, target_module=teacher)
+    p, log_q = torch.softmax(teacher(x), 1), torch.log_softmax(module(x), 1)
+    expected = (p * (torch.log(p) - log_q)).sum(1).mean()
+    torch.testing.assert_close(got, expected)
+    got.backward()
+    itself = virtual_adversarial_loss(module, x, 0.0, draws, target_module=module)
+    assert float(itself.detach()) == 0.0
+    assert teacher.weight.grad is None  # the target gets no gradient
+
+
+def _recorded_steps():
+    """A callback keeping the trained weights after every training step."""
+    from skorch.callbacks import Callback
+
+    class Steps(Callback):
+        def initialize(self):
+            self.weights_ = []
+            return self
+
+        def on_batch_end(self, net, training=False, **kwargs):
+            if training:
+                state = net.module_.state_dict()
+                self.weights_.append({k: v.detach().clone() for k, v in state.items()})
+
+    return Steps()
+
+
+@pytest.mark.parametrize("vat_epsilon", [0.0, 0.3])
+def test_ema_decay_fits_the_exponential_moving_average_of_the_trained_weights(semi, vat_epsilon):
+    X, y_semi, _, _ = semi
+    steps = _recorded_steps()
+    clf = fast_classifier(
+        ema_decay=0.9,
+        vat_epsilon=vat_epsilon,
+        max_iter=3,
+        batch_size=16,
+        tol=0.0,
+        callbacks=[steps],
+    )
+    quiet_fit(clf, X, y_semi)
+    recorded = dict(clf.net_.callbacks_)["Steps"].weights_
+    assert len(recorded) >= 6
+    # torch's AveragedModel: the first step's weights, then
+    # average = 0.9 * average + 0.1 * weights after each step.
+    average = dict(recorded[0])
+    for weights in recorded[1:]:
+        for name in average:
+            if weights[name].is_floating_point():
+                average[name] = 0.9 * average[name] + 0.1 * weights[name]
+    fitted = clf.net_.module_.state_dict()
+    assert not torch.allclose(fitted["head.weight"], recorded[-1]["head.weight"])
+    for name, value in average.items():
+        torch.testing.assert_close(fitted[name], value, rtol=1e-5, atol=1e-6)
+    # The averaged weights and the training copy are not kept after fit.
+    assert "average_module_" not in clf.net_.__dict__
+    assert "_trained_state" not in clf.net_.__dict__
+
+
+def test_with_ema_decay_the_virtual_adversarial_target_is_the_average(semi, monkeypatch):
+    import skae._supervised as supervised
+
+    X, y_semi, _, _ = semi
+    targets = []
+
+    def recording(module, x, radius, generator, divergence="kl", target_module=None):
+        targets.append((target_module, {k: v.clone() for k, v in module.state_dict().items()}))
+        return virtual_adversarial_loss(
+            module, x, radius, generator, divergence=divergence, target_module=target_module
+        )
+
+    monkeypatch.setattr(supervised, "virtual_adversarial_loss", recording)
+    clf = fast_classifier(vat_epsilon=0.3, ema_decay=0.5, max_iter=2, tol=0.0)
+    quiet_fit(clf, X, y_semi)
+    assert len(targets) >= 2
+    teacher = targets[0][0]
+    assert teacher is not None and all(t is teacher for t, _ in targets)
+    # A separate module: at the first step the average is the starting
+    # weights, then it lags behind the trained ones.
+    trained = targets[-1][1]
+    averaged = teacher.state_dict()
+    assert not torch.equal(averaged["head.weight"], trained["head.weight"])
+    assert teacher.training  # same mode as the module it teaches (dropout included)
+
+
+def test_early_stopping_with_ema_decay_keeps_the_averages_best_epoch(semi):
+    from skorch.callbacks import Callback
+
+    class HeldOut(Callback):
+        def initialize(self):
+            self.losses_ = []
+            return self
+
+        def on_epoch_end(self, net, dataset_valid=None, **kwargs):
+            self.rows_ = dataset_valid
+            # At the end of an epoch the net holds the average, not the
+            # trained weights, which it keeps aside.
+            trained = net.__dict__["_trained_state"]["head.weight"]
+            assert not torch.equal(net.module_.head.weight, trained)
+            module = copy.deepcopy(net.module_).eval()
+            with torch.no_grad():
+                losses = net.criterion_(module(dataset_valid.X), dataset_valid.y)
+            self.losses_.append(float(losses.mean()))
+
+    X, y_semi, _, _ = semi
+    clf = fast_classifier(
+        ema_decay=0.8,
+        batch_size=16,
+        early_stopping=True,
+        n_iter_no_change=3,
+        max_iter=15,
+        random_state=1,
+        callbacks=[HeldOut()],
+    )
+    quiet_fit(clf, X, y_semi)
+    net = clf.net_
+    held_out = dict(net.callbacks_)["HeldOut"].rows_
+    with torch.no_grad():
+        loss = float(net.criterion_(net.module_.eval()(held_out.X), held_out.y).mean())
+    # The validation loss of each epoch was the average's, and the fit ends
+    # with the average of the best epoch (or the start, if none beat it).
+    stopper = dict(net.callbacks_)["early_stopping"]
+    scored = net.history[:, "valid_loss"]
+    # (Early stopping, before the callback, ends the last epoch.)
+    losses = dict(net.callbacks_)["HeldOut"].losses_
+    assert len(losses) >= len(scored) - 1 >= 2
+    np.testing.assert_allclose(scored[: len(losses)], losses, rtol=1e-4)
+    best = min([stopper.start_score_, *scored])
+    assert loss == pytest.approx(best, rel=1e-4)
+    assert len(net.history) < 15 or best < stopper.start_score_
+
+
 @pytest.fixture(scope="module")
 def few_digit_labels(digits):
     """1,297 digits, 50 of them labelled; 500 test digits; an autoencoder pretrained on them."""
@@ -1023,8 +1162,8 @@ def test_virtual_adversarial_loss_smooths_the_labelled_batch_and_as_many_other_r
     X, y_semi, _, _, ae = few_digit_labels
     seen = []
 
-    def recording(module, x, radius, generator, divergence="kl"):
-        seen.append((x.clone(), module.training, radius, divergence))
+    def recording(module, x, radius, generator, divergence="kl", target_module=None):
+        seen.append((x.clone(), module.training, radius, divergence, target_module))
         return virtual_adversarial_loss(module, x, radius, generator, divergence=divergence)
 
     monkeypatch.setattr(supervised, "virtual_adversarial_loss", recording)
@@ -1035,7 +1174,7 @@ def test_virtual_adversarial_loss_smooths_the_labelled_batch_and_as_many_other_r
     labelled = X[y_semi != -1]
     spread = np.sqrt(X.astype(np.float64).var(axis=0).sum())
     assert len(seen) == int(np.ceil(len(X) / 20))
-    for x, training, radius, divergence in seen:
+    for x, training, radius, divergence, target_module in seen:
         # First a labelled batch (20 rows, or the last of them), then
         # batch_size rows of X.
         n_labelled = len(x) - 20
@@ -1048,6 +1187,7 @@ def test_virtual_adversarial_loss_smooths_the_labelled_batch_and_as_many_other_r
         assert training
         assert radius == pytest.approx(0.3 * spread)
         assert divergence == "kl"
+        assert target_module is None  # ema_decay=0: the module is its own target
     # An epoch draws every row of X (the last step starts a new pass).
     others = np.concatenate([x[-20:].numpy() for x, *_ in seen])
     assert len(others) >= len(X)

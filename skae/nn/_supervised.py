@@ -377,7 +377,9 @@ def _divergence(output, target, kind):
     return (output - target).pow(2).flatten(1).mean(dim=1).mean()
 
 
-def virtual_adversarial_loss(module, x, radius, generator, divergence="kl", n_power_iterations=1):
+def virtual_adversarial_loss(
+    module, x, radius, generator, divergence="kl", n_power_iterations=1, target_module=None
+):
     """Virtual adversarial loss: how much a small move of each row can change the output.
 
     For each row ``x_i``, the direction ``r_i`` of Euclidean length
@@ -406,6 +408,12 @@ def virtual_adversarial_loss(module, x, radius, generator, divergence="kl", n_po
         ``"squared_error"``: the outputs are compared as they are.
     n_power_iterations : int, default=1
         Steps of power iteration (one was enough in Miyato et al.).
+    target_module : torch.nn.Module or None, default=None
+        Gives the fixed output at ``x_i`` in place of ``module``: for
+        example an average of ``module``'s past weights (the "mean
+        teacher" of Tarvainen and Valpola, 2017), so that the loss also
+        pulls ``module`` towards that average's outputs. None uses
+        ``module`` itself.
 
     Returns
     -------
@@ -425,6 +433,10 @@ def virtual_adversarial_loss(module, x, radius, generator, divergence="kl", n_po
     adversarial training: a regularization method for supervised and
     semi-supervised learning. IEEE TPAMI, 41(8).
 
+    Tarvainen, A. and Valpola, H. (2017). Mean teachers are better role
+    models: weight-averaged consistency targets improve semi-supervised deep
+    learning results. NeurIPS 30.
+
     Examples
     --------
     >>> import torch
@@ -443,7 +455,7 @@ def virtual_adversarial_loss(module, x, radius, generator, divergence="kl", n_po
     if divergence not in ("kl", "squared_error"):
         raise ValueError(f"Unknown divergence {divergence!r}; expected 'kl' or 'squared_error'.")
     with torch.no_grad():
-        target = module(x)
+        target = (module if target_module is None else target_module)(x)
         if divergence == "kl":
             target = F.log_softmax(target, dim=1)
     step = radius / 32.0
